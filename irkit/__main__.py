@@ -1,0 +1,5 @@
+import sys
+
+from irkit.cli.main import main
+
+sys.exit(main())

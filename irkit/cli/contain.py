@@ -1,0 +1,9 @@
+"""CLI commands of the contain area (to be filled by its issue)."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(group: click.Group) -> None:
+    """No commands yet."""

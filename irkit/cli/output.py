@@ -1,0 +1,151 @@
+"""Where output goes: data to stdout (JSON), people's text to stderr (rich).
+
+A command receives an `Output` through `pass_output`. In `--json` mode it
+calls `data()` once (or `event()` per line for streams); in human mode it
+prints through `console`. Colour and live displays only on a TTY without
+NO_COLOR.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, enums, paths and datetimes to plain JSON types."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, datetime):
+        from irkit.engine.clock import rfc3339
+
+        return rfc3339(value)
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def colour_allowed(stream: Any) -> bool:
+    return "NO_COLOR" not in os.environ and bool(getattr(stream, "isatty", lambda: False)())
+
+
+class Output:
+    def __init__(self, *, json_mode: bool = False, verbose: bool = False) -> None:
+        self.json_mode = json_mode
+        self.verbose = verbose
+        interactive = colour_allowed(sys.stderr)
+        self.console = Console(
+            stderr=True,
+            no_color=not interactive,
+            force_terminal=interactive,
+            highlight=False,
+            soft_wrap=not interactive,
+        )
+        self.data_written = False
+
+    @property
+    def interactive(self) -> bool:
+        """True when live displays (progress, spinners) are welcome."""
+        return self.console.is_terminal and not self.json_mode
+
+    def data(self, document: Any) -> None:
+        """The one JSON document of a --json command."""
+        sys.stdout.write(json.dumps(to_jsonable(document), indent=2, sort_keys=False) + "\n")
+        sys.stdout.flush()
+        self.data_written = True
+
+    def event(self, event: Any) -> None:
+        """One JSON line of an event stream."""
+        sys.stdout.write(json.dumps(to_jsonable(event), separators=(",", ":")) + "\n")
+        sys.stdout.flush()
+        self.data_written = True
+
+    def say(self, *objects: Any, **kwargs: Any) -> None:
+        """Text for people (stderr); silent in --json mode."""
+        if not self.json_mode:
+            self.console.print(*objects, **kwargs)
+
+    def warn(self, message: str) -> None:
+        self.console.print(f"[yellow]warning:[/yellow] {message}")
+
+
+class State:
+    """Global options gathered from the group and the command."""
+
+    def __init__(self) -> None:
+        self.json_mode = False
+        self.verbose = False
+        self.output: Output | None = None
+
+
+def _state() -> State:
+    ctx = click.get_current_context()
+    obj = ctx.find_object(State)
+    if obj is None:
+        obj = ctx.ensure_object(State)
+    return obj
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        _state().json_mode = True
+    return value
+
+
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        _state().verbose = True
+    return value
+
+
+verbose_option = click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    expose_value=False,
+    callback=_set_verbose,
+    is_eager=True,
+    help="Show tracebacks and more detail.",
+)
+json_option = click.option(
+    "--json",
+    "json_mode",
+    is_flag=True,
+    expose_value=False,
+    callback=_set_json,
+    is_eager=True,
+    help="Write JSON to stdout (and nothing else there).",
+)
+
+
+def pass_output(func: F) -> F:
+    """Add --json and -v to a command and hand it an `Output` as first argument."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        state = _state()
+        state.output = Output(json_mode=state.json_mode, verbose=state.verbose)
+        return func(state.output, *args, **kwargs)
+
+    return json_option(verbose_option(wrapper))  # type: ignore[return-value]
