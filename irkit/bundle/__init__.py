@@ -1,0 +1,1 @@
+"""Evidence bundles: streaming, sealed, signed, verifiable with stock tools."""
