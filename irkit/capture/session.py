@@ -133,13 +133,19 @@ class CaptureSession:
     def progress(self) -> Progress:
         return Progress(self._spool.packets, self._spool.size, self._clock.monotonic() - self._t0)
 
-    def stop(self) -> CaptureResult:
+    @property
+    def method_label(self) -> str:
+        if self._source.method is Method.SIDECAR:
+            return f"sidecar ({self._source.image})"
+        return "host tcpdump (nsenter)"
+
+    def stop(self, reason: str = "stopped") -> CaptureResult:
         """Stop tcpdump, finish the pcap and its .sha256, remove the sidecar. Idempotent."""
         if self._result is not None:
             return self._result
         if self._timer is not None:
             self._timer.cancel()
-        self._request_stop("stopped")
+        self._request_stop(reason)
         self._reader.join(JOIN_TIMEOUT)
         code = self._source.close()
         self._reader.join(JOIN_TIMEOUT)
@@ -219,5 +225,9 @@ def start_capture(
         spool.discard()
         raise
     session = CaptureSession(source, spool, target, options, host.clock)
-    session._await_listening()
+    try:
+        session._await_listening()
+    except KeyboardInterrupt:
+        session.stop("interrupted")
+        raise
     return session
