@@ -115,6 +115,7 @@ def test_background_capture_holds_pings_and_tcp_with_addresses(
     assert_sha256(result.path, result.sha256)
 
 
+@pytest.mark.slow
 def test_cli_capture_json_manifest_matches_the_pcap(
     pair, capture_image, docker_client, state_dir, tmp_path
 ) -> None:
@@ -161,8 +162,9 @@ def test_host_method_max_packets(pair, state_dir, tmp_path) -> None:
         state_dir, "capture", victim.name, "--out", str(out), "--method", "host",
         "--filter", "icmp", "--max-packets", "4", "--json",
     )  # fmt: skip
-    time.sleep(1.5)
-    victim.exec_run(["ping", "-c", "6", "-i", "0.2", peer_ip])
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        victim.exec_run(["ping", "-c", "1", "-W", "1", peer_ip])
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
     document = json.loads(stdout)["capture"]
@@ -170,7 +172,6 @@ def test_host_method_max_packets(pair, state_dir, tmp_path) -> None:
     assert len(read_pcap(out).splitlines()) == 4
 
 
-@pytest.mark.slow
 def test_built_capture_image_is_then_used(pair, irkit_cli, docker_client, tmp_path) -> None:
     victim, _, _ = pair
     tag = f"irkit-test/capture-build:{uuid.uuid4().hex[:10]}"
