@@ -9,6 +9,7 @@ cleanly; if irkit is killed, tcpdump dies of SIGPIPE at its next packet.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import signal
 import subprocess
@@ -21,7 +22,8 @@ from irkit.capture.source import StderrLog
 from irkit.errors import ToolMissing
 
 STOP_TIMEOUT = 10
-_CHUNK = 1 << 16
+_CHUNK = 1 << 20
+PIPE_SIZE = 1 << 20
 
 
 class HostSource:
@@ -43,6 +45,9 @@ class HostSource:
             )
         except FileNotFoundError as e:
             raise ToolMissing("nsenter", "util-linux") from e
+        with contextlib.suppress(OSError):  # fewer, larger reads on a busy capture
+            assert self._proc.stdout is not None
+            fcntl.fcntl(self._proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         self._stderr_thread = threading.Thread(
             target=self._drain_stderr, name="irkit-capture-stderr", daemon=True
         )

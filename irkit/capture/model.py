@@ -100,9 +100,14 @@ class CaptureResult:
         }
 
 
+# The kernel ring tcpdump reads from: the default 2 MiB drops most of a bulk
+# transfer's packets; 16 MiB keeps kernel drops low (see bench/capture.py).
+BUFFER_KIB = 16384
+
+
 def tcpdump_args(options: CaptureOptions) -> list[str]:
     """tcpdump's arguments (without the program): pcap to stdout, flushed per packet."""
-    args = ["-i", options.interface, "-U", "--immediate-mode", "-w", "-"]
+    args = ["-i", options.interface, "-U", "--immediate-mode", "-B", str(BUFFER_KIB), "-w", "-"]
     if options.limits.max_packets is not None:
         args += ["-c", str(options.limits.max_packets)]
     if options.bpf_filter:
