@@ -97,6 +97,17 @@ def popen_irkit(state_dir: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def sidecar_cli(
+    state_dir: Path, client: docker.DockerClient, victim: Any, image: str, *args: str
+) -> subprocess.Popen[str]:
+    """`irkit capture VICTIM --capture-image IMAGE --no-pull ARGS`, once its sidecar is up."""
+    proc = popen_irkit(
+        state_dir, "capture", victim.name, "--capture-image", image, "--no-pull", *args
+    )
+    wait_for_sidecar(client, victim.id)
+    return proc
+
+
 def test_background_capture_holds_pings_and_tcp_with_addresses(
     pair, capture_image, docker_client, tmp_path
 ) -> None:
@@ -121,11 +132,8 @@ def test_cli_capture_json_manifest_matches_the_pcap(
 ) -> None:
     victim, victim_ip, peer_ip = pair
     out = tmp_path / "cli.pcap"
-    proc = popen_irkit(
-        state_dir, "capture", victim.name, "--out", str(out), "--seconds", "5",
-        "--capture-image", capture_image, "--no-pull", "--json",
-    )  # fmt: skip
-    wait_for_sidecar(docker_client, victim.id)
+    args = ("--out", str(out), "--seconds", "5", "--json")
+    proc = sidecar_cli(state_dir, docker_client, victim, capture_image, *args)
     traffic(victim, peer_ip)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
@@ -230,11 +238,7 @@ def test_sigint_leaves_a_complete_pcap_and_no_sidecar(
 ) -> None:
     victim, victim_ip, peer_ip = pair
     out = tmp_path / "int.pcap"
-    proc = popen_irkit(
-        state_dir, "capture", victim.name, "--out", str(out),
-        "--capture-image", capture_image, "--no-pull",
-    )  # fmt: skip
-    wait_for_sidecar(docker_client, victim.id)
+    proc = sidecar_cli(state_dir, docker_client, victim, capture_image, "--out", str(out))
     traffic(victim, peer_ip)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
@@ -249,11 +253,8 @@ def test_sigkill_orphan_is_reported_then_removed_by_the_next_run(
     pair, capture_image, docker_client, state_dir, irkit_cli, tmp_path
 ) -> None:
     victim, _, _ = pair
-    proc = popen_irkit(
-        state_dir, "capture", victim.name, "--out", str(tmp_path / "killed.pcap"),
-        "--capture-image", capture_image, "--no-pull",
-    )  # fmt: skip
-    wait_for_sidecar(docker_client, victim.id)
+    killed = str(tmp_path / "killed.pcap")
+    proc = sidecar_cli(state_dir, docker_client, victim, capture_image, "--out", killed)
     proc.kill()
     proc.communicate(timeout=30)
     (left,) = sidecars(docker_client, victim.id)
