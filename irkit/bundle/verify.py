@@ -64,10 +64,18 @@ class VerifyReport:
 
     def raise_for_failures(self) -> None:
         if self.failures:
-            raise VerificationFailed(
-                f"{self.path}: {len(self.failures)} verification failure(s): "
-                + "; ".join(self.failures)
-            )
+            raise BundleRejected(self)
+
+
+class BundleRejected(VerificationFailed):
+    """Verification failed; carries the full report (every failure named)."""
+
+    def __init__(self, report: VerifyReport) -> None:
+        failures = report.failures
+        super().__init__(
+            f"{report.path}: {len(failures)} verification failure(s): " + "; ".join(failures)
+        )
+        self.report = report
 
 
 DEFAULT_POLICY = TrustPolicy()

@@ -14,7 +14,7 @@ from irkit.bundle.extract import extract_bundle
 from irkit.bundle.files import add_paths
 from irkit.bundle.reader import read_manifest
 from irkit.bundle.sshsig import generate_key, load_trusted_keys
-from irkit.bundle.verify import TrustPolicy, VerifyReport, verify_bundle
+from irkit.bundle.verify import BundleRejected, TrustPolicy, VerifyReport, verify_bundle
 from irkit.cli.output import Output, pass_output
 from irkit.cli.sealing import SealingOptions, open_writer, resolve_password, sealing_options
 from irkit.engine.host import real_host
@@ -171,12 +171,11 @@ def extract(
     password = _password(bundle_path, password_file)
     try:
         result = extract_bundle(bundle_path, directory, policy=policy, password=password)
-    except VerificationFailed:
-        report = verify_bundle(bundle_path, policy=policy, password=password)
+    except BundleRejected as e:
         if out.json_mode:
-            out.data(_report_document(report))
+            out.data(_report_document(e.report))
         else:
-            _say_report(out, report)
+            _say_report(out, e.report)
         raise
     if out.json_mode:
         out.data({**_report_document(result.report), "directory": result.directory})

@@ -28,8 +28,13 @@ def test_signature_round_trip_and_tamper() -> None:
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"", b"not armored", b"-----BEGIN SSH SIGNATURE-----\n!!!\n-----END SSH SIGNATURE-----\n",
-     b"-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n", b"\xff\xfe"],
+    [
+        b"",
+        b"not armored",
+        b"-----BEGIN SSH SIGNATURE-----\n!!!\n-----END SSH SIGNATURE-----\n",
+        b"-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n",
+        b"\xff\xfe",
+    ],
 )
 def test_malformed_signatures_are_refused(garbage: bytes) -> None:
     with pytest.raises(VerificationFailed):

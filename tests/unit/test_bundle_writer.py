@@ -67,10 +67,12 @@ def test_encrypted_round_trip_and_wrong_password(tmp_path) -> None:
 
 def test_exception_in_block_seals_incomplete_and_reraises(tmp_path) -> None:
     signer = new_signer()
-    with pytest.raises(RuntimeError, match="engine died"):  # noqa: PT012
-        with BundleWriter(tmp_path / "b.zip", CASE, FixedClock(), signer=signer) as writer:
-            writer.add_bytes("a.txt", b"kept", step="s", source="t")
-            raise RuntimeError("engine died")
+    with (
+        pytest.raises(RuntimeError, match="engine died"),
+        BundleWriter(tmp_path / "b.zip", CASE, FixedClock(), signer=signer) as writer,
+    ):
+        writer.add_bytes("a.txt", b"kept", step="s", source="t")
+        raise RuntimeError("engine died")
     report = verify_bundle(tmp_path / "b.zip", policy=trusting(signer))
     assert report.ok, report.failures
     assert report.complete is False
@@ -115,9 +117,8 @@ def test_stale_partial_is_reported(tmp_path) -> None:
 
 @pytest.mark.parametrize("bad", ["../x", "/abs", "a//b", "a/./b", "nul\x00", "back\\slash", ""])
 def test_unsafe_artifact_paths_are_refused(tmp_path, bad: str) -> None:
-    with BundleWriter(tmp_path / "b.zip", CASE, FixedClock()) as writer:
-        with pytest.raises(UsageError):
-            writer.add_bytes(bad, b"x", step="s", source="t")
+    with BundleWriter(tmp_path / "b.zip", CASE, FixedClock()) as writer, pytest.raises(UsageError):
+        writer.add_bytes(bad, b"x", step="s", source="t")
 
 
 def test_duplicate_artifact_is_refused(tmp_path) -> None:
@@ -139,9 +140,11 @@ def test_disk_full_removes_partial_and_raises_environment_problem(tmp_path, monk
         return real_write(self, data)
 
     monkeypatch.setattr(_HashingOutput, "write", failing_write)
-    with pytest.raises(BundleWriteError, match="No space left"):  # noqa: PT012
-        with BundleWriter(tmp_path / "b.zip", CASE, FixedClock()) as writer:
-            writer.add_bytes("big", b"x" * 5000, step="s", source="t")
+    with (
+        pytest.raises(BundleWriteError, match="No space left"),
+        BundleWriter(tmp_path / "b.zip", CASE, FixedClock()) as writer,
+    ):
+        writer.add_bytes("big", b"x" * 5000, step="s", source="t")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
