@@ -102,6 +102,13 @@ class _Run:
         read = self.reads.get(name)
         return read.kept if read else None
 
+    def required(self, name: str) -> bytes | None:
+        """A metadata member's bytes; its absence is a failure."""
+        data = self.kept(name)
+        if data is None:
+            self.fail(f"{name} is missing")
+        return data
+
 
 def verify_bundle(
     path: Path,
@@ -188,9 +195,8 @@ def _check_sidecar(run: _Run) -> None:
 
 
 def _check_contents(run: _Run, policy: TrustPolicy) -> None:
-    sums_bytes = run.kept(layout.SUMS)
+    sums_bytes = run.required(layout.SUMS)
     if sums_bytes is None:
-        run.fail("SHA256SUMS is missing")
         return
     run.sums, problems = layout.parse_sums(sums_bytes)
     run.failures.extend(problems)
@@ -218,9 +224,8 @@ def _check_members(run: _Run) -> None:
 
 
 def _check_manifest(run: _Run) -> None:
-    data = run.kept(layout.MANIFEST)
+    data = run.required(layout.MANIFEST)
     if data is None:
-        run.fail("manifest.json is missing")
         return
     try:
         manifest = json.loads(data)
@@ -260,9 +265,8 @@ def _check_manifest(run: _Run) -> None:
 
 
 def _check_custody(run: _Run) -> None:
-    data = run.kept(layout.CUSTODY)
+    data = run.required(layout.CUSTODY)
     if data is None:
-        run.fail("custody.jsonl is missing")
         return
     bundle_id = run.manifest.get("bundle_id") if run.manifest else None
     chain = check_chain(data, bundle_id if isinstance(bundle_id, str) else None)
@@ -303,9 +307,8 @@ def _check_signature(run: _Run, sums_bytes: bytes, policy: TrustPolicy) -> Signa
 
 
 def _check_embedded_key(run: _Run, key: PublicKey) -> None:
-    embedded = run.kept(layout.SIGNER)
+    embedded = run.required(layout.SIGNER)
     if embedded is None:
-        run.fail("signer.pub is missing")
         return
     try:
         if PublicKey.from_openssh(embedded.decode(errors="replace")).raw != key.raw:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from irkit.bundle.extract import extract_bundle
 from irkit.bundle.files import add_paths
+from irkit.bundle.layout import partial_path, sidecar_path
 from irkit.bundle.reader import read_manifest
 from irkit.bundle.sshsig import generate_key, load_trusted_keys
 from irkit.bundle.verify import BundleRejected, TrustPolicy, VerifyReport, verify_bundle
@@ -45,7 +46,8 @@ def seal(
             raise UsageError(f"no such file or folder: {path}")
     host = real_host()
     with open_writer(sealing, out_path, host, description=description) as writer:
-        failed = add_paths(writer, host.clock, list(paths))
+        own = (out_path, partial_path(out_path), sidecar_path(out_path))
+        failed = add_paths(writer, host.clock, list(paths), exclude=own)
         sealed = writer.seal()
     if out.json_mode:
         out.data({"ok": not failed, "bundle": sealed, "failed_steps": failed})

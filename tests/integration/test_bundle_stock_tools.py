@@ -27,6 +27,12 @@ def _sh(*argv: str, cwd: Path | None = None, stdin: bytes | None = None) -> str:
     return result.stdout.decode()
 
 
+def _ssh_verify(allowed: Path, signature: Path, data: bytes) -> subprocess.CompletedProcess[bytes]:
+    argv = ["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I", "alice@ir"]
+    argv += ["-n", "irkit-evidence", "-s", str(signature)]
+    return subprocess.run(argv, input=data, capture_output=True, check=False)
+
+
 @pytest.fixture
 def sealed(tmp_path, irkit_cli) -> tuple[Path, Path]:
     """A bundle sealed by the real CLI with a key from `irkit keys generate`."""
@@ -64,45 +70,10 @@ def test_stock_tool_recipe(tmp_path, sealed) -> None:
     pub = (keys / "irkit_ed25519.pub").read_text().split()
     allowed.write_text(f"alice@ir {pub[0]} {pub[1]}\n")
     sums = (out / "SHA256SUMS").read_bytes()
-    verified = subprocess.run(
-        [
-            "ssh-keygen",
-            "-Y",
-            "verify",
-            "-f",
-            str(allowed),
-            "-I",
-            "alice@ir",
-            "-n",
-            "irkit-evidence",
-            "-s",
-            str(out / "SHA256SUMS.sig"),
-        ],
-        input=sums,
-        capture_output=True,
-        check=False,
-    )
+    verified = _ssh_verify(allowed, out / "SHA256SUMS.sig", sums)
     assert verified.returncode == 0, verified.stderr
     assert b"Good" in verified.stdout + verified.stderr
-    refused = subprocess.run(
-        [
-            "ssh-keygen",
-            "-Y",
-            "verify",
-            "-f",
-            str(allowed),
-            "-I",
-            "alice@ir",
-            "-n",
-            "irkit-evidence",
-            "-s",
-            str(out / "SHA256SUMS.sig"),
-        ],
-        input=sums.replace(b"a", b"b", 1),
-        capture_output=True,
-        check=False,
-    )
-    assert refused.returncode != 0
+    assert _ssh_verify(allowed, out / "SHA256SUMS.sig", sums.replace(b"a", b"b", 1)).returncode
     (out / "artifacts/files/0/notes/timeline.txt").write_text("12:05 nothing happened\n")
     assert (
         subprocess.run(

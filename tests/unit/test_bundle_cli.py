@@ -137,6 +137,14 @@ def test_garbage_input_is_exit_3_without_traceback(tmp_path, capsys) -> None:
     assert not (tmp_path / "o").exists()
 
 
+def test_seal_folder_holding_the_output(tmp_path, capsys, notes) -> None:
+    out = notes / "inside.zip"
+    code, doc, _ = _run(
+        capsys, "bundle", "seal", str(notes), "--out", str(out), "--no-sign", "--json"
+    )
+    assert code == 0 and doc["bundle"]["artifact_count"] == 2
+
+
 def test_keys_generate_refuses_overwrite(tmp_path, capsys, keys) -> None:
     code, _, err = _run(capsys, "keys", "generate", "--out", str(keys))
     assert code == ExitCode.USAGE and "refusing to overwrite" in err
