@@ -9,6 +9,7 @@ and no netstat in the container.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
@@ -34,18 +35,29 @@ SOURCE = "host /proc/PID/net and /proc/*/fd"
 Socket = InetSocket | UnixSocket
 
 
-def socket_owners(procfs: ProcFS, pids: list[int]) -> dict[int, list[Owner]]:
+def socket_owners(
+    procfs: ProcFS, pids: Iterable[int], wanted: set[int] | None = None
+) -> dict[int, list[Owner]]:
+    """Socket inode -> the processes holding it (all inodes, or only `wanted`)."""
     owners: dict[int, list[Owner]] = defaultdict(list)
     for pid in pids:
+        held = [(fd, ino) for fd, ino in procfs.socket_fds(pid) if wanted is None or ino in wanted]
+        if not held:
+            continue
         name = (procfs.read_text(pid, "comm") or "?").strip()
         ns_pid = procfs.ns_pid(pid)
-        for fd, inode in procfs.socket_fds(pid):
+        for fd, inode in held:
             owners[inode].append(Owner(pid, ns_pid, fd, name))
     return owners
 
 
 def read_sockets(procfs: ProcFS, pid: int) -> list[Socket]:
-    """Every socket of the network namespace `pid` lives in, with owners."""
+    """Every socket of the network namespace `pid` lives in, with owners.
+
+    Owners are looked for among the namespace's processes first; sockets still
+    unowned (the engine's embedded DNS is held by dockerd, outside) are looked
+    for among all host processes.
+    """
     sockets: list[Socket] = []
     for table in INET_TABLES:
         text = procfs.net_table(pid, table)
@@ -54,7 +66,14 @@ def read_sockets(procfs: ProcFS, pid: int) -> list[Socket]:
     unix = procfs.net_table(pid, UNIX_TABLE)
     if unix:
         sockets.extend(parse_unix(unix))
-    return attach_owners(sockets, socket_owners(procfs, procfs.namespace_peers(pid, "net")))
+    peers = procfs.namespace_peers(pid, "net")
+    owners = socket_owners(procfs, peers)
+    unowned = {s.inode for s in sockets if s.inode and s.inode not in owners}
+    if unowned:
+        known = set(peers)
+        others = (p for p in procfs.pids() if p not in known)
+        owners.update(socket_owners(procfs, others, unowned))
+    return attach_owners(sockets, owners)
 
 
 def container_sockets(ctx: CollectContext, target: Target) -> list[Socket]:
