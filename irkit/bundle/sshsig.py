@@ -131,9 +131,7 @@ class Signature:
 
 def _signed_data(namespace: str, hash_alg: bytes, message: bytes) -> bytes:
     digest = _HASHES[hash_alg](message).digest()
-    return (
-        MAGIC + _string(namespace.encode()) + _string(b"") + _string(hash_alg) + _string(digest)
-    )
+    return MAGIC + _string(namespace.encode()) + _string(b"") + _string(hash_alg) + _string(digest)
 
 
 class Signer:

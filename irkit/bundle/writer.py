@@ -8,6 +8,7 @@ byte is read twice. The bundle appears under its final name only once sealed.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -369,10 +370,8 @@ class BundleWriter:
         if exc is None:
             self.seal()
             return
-        try:
+        with contextlib.suppress(Exception):  # the original error is the one to report
             self.seal(complete=False, reason=_describe(exc))
-        except Exception:  # noqa: S110 - the original error is the one to report
-            pass
 
 
 def _fsync_dir(directory: Path) -> None:
