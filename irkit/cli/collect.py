@@ -109,8 +109,9 @@ class _Display:
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--artifacts",
-    help="Comma-separated artifacts to collect (default: all but exec-netstat; "
-    "export only up to --export-limit).",
+    help="Comma-separated, from: "
+    + ", ".join(f"{n}{'' if a.default else ' (opt-in)'}" for n, a in sorted(REGISTRY.items()))
+    + ". Default: all but the opt-in ones; export only up to --export-limit.",
 )
 @click.option("--since", help="Logs from this time (RFC 3339 or Unix seconds).")
 @click.option("--until", help="Logs up to this time (RFC 3339 or Unix seconds).")
@@ -170,13 +171,6 @@ def collect_command(
         if failed:
             out.warn(f"{len(failed)} steps failed: {', '.join(failed)} (see the manifest)")
     return ExitCode.OK if result.ok else ExitCode.PARTIAL
-
-
-collect_command.help = (
-    (collect_command.help or "")
-    + "\n\nArtifacts: "
-    + ", ".join(f"{name}{'' if a.default else ' (opt-in)'}" for name, a in sorted(REGISTRY.items()))
-)
 
 
 @click.command("triage")

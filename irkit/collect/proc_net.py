@@ -71,14 +71,15 @@ class UnixSocket:
 
 
 def decode_address(hex_address: str, byteorder: str = sys.byteorder) -> str:
-    """'0100007F' -> '127.0.0.1'; 32 hex digits -> an IPv6 address."""
+    """'0100007F' -> '127.0.0.1'; 32 hex digits -> an IPv6 address (mapped IPv4 dotted)."""
+    if len(hex_address) not in (8, 32):
+        raise ValueError(f"not an address: {hex_address!r}")
     words = [hex_address[i : i + 8] for i in range(0, len(hex_address), 8)]
     raw = b"".join(int(w, 16).to_bytes(4, byteorder) for w in words)  # type: ignore[arg-type]
     if len(raw) == 4:
         return str(ipaddress.IPv4Address(raw))
-    if len(raw) == 16:
-        return str(ipaddress.IPv6Address(raw))
-    raise ValueError(f"not an address: {hex_address!r}")
+    address = ipaddress.IPv6Address(raw)
+    return f"::ffff:{address.ipv4_mapped}" if address.ipv4_mapped else str(address)
 
 
 def _endpoint(text: str, byteorder: str) -> tuple[str, int]:
