@@ -27,7 +27,7 @@ def bundle_path(container_path: str, taken: set[str]) -> str:
     unique, n = candidate, 1
     while unique in taken:
         n += 1
-        unique = f"{candidate}~{n}"
+        unique = f"{candidate}-{n}"
     taken.add(unique)
     return unique
 

@@ -54,5 +54,5 @@ def test_bundle_paths_are_safe_and_unique() -> None:
     assert bundle_path("/tmp/planted.txt", taken) == "tmp/planted.txt"
     assert bundle_path("/tmp/../etc/pass wd", taken) == "tmp/unnamed/etc/pass_wd"
     assert bundle_path("/tmp/pass:wd", taken) == "tmp/pass_wd"
-    assert bundle_path("/tmp/pass?wd", taken) == "tmp/pass_wd~2"
+    assert bundle_path("/tmp/pass?wd", taken) == "tmp/pass_wd-2"
     assert bundle_path("/", taken) == "root"
