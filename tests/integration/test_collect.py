@@ -168,6 +168,19 @@ def member(bundle: Path, path: str) -> bytes:
         return z.read(f"artifacts/{path}")
 
 
+def exported_file(bundle: Path, export: str, wanted: str) -> bytes:
+    """One file out of the export tar inside the bundle, read as a stream."""
+    with (
+        zipfile.ZipFile(bundle) as z,
+        z.open(f"artifacts/{export}") as raw,
+        tarfile.open(fileobj=raw, mode="r|") as tar,
+    ):
+        for m in tar:
+            if m.name.lstrip("./") == wanted:
+                return tar.extractfile(m).read()
+    raise AssertionError(f"{wanted} not in {export}")
+
+
 def _steps(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {e["name"].split(":")[0]: e for e in events if e["event"] == "step"}
 
@@ -215,12 +228,7 @@ def test_bundle_holds_all_the_evidence(
     planted = next(c for c in changes if c["path"] == "/tmp/planted.bin")
     assert planted["kind"] == "added"
     assert member(bundle, planted["content"].removeprefix("artifacts/")) == PLANTED
-    with zipfile.ZipFile(bundle) as z, z.open(f"artifacts/{base}/export.tar") as raw:
-        with tarfile.open(fileobj=raw, mode="r|") as tar:
-            exported = next(
-                tar.extractfile(m).read() for m in tar if m.name.lstrip("./") == "tmp/planted.bin"
-            )
-    assert exported == PLANTED
+    assert exported_file(bundle, f"{base}/export.tar", "tmp/planted.bin") == PLANTED
 
     # the process whose binary was deleted is hashed through /proc/PID/exe
     processes = json.loads(member(bundle, f"{base}/processes.json"))["processes"]
