@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict
 from typing import Any
 
 from irkit.bundle.model import ArtifactSink
@@ -21,6 +20,7 @@ from irkit.collect.proc_net import (
     InetSocket,
     Owner,
     UnixSocket,
+    as_dict,
     attach_owners,
     parse_inet,
     parse_unix,
@@ -92,7 +92,7 @@ def collect_netstat(ctx: CollectContext, target: Target, sink: ArtifactSink) -> 
         "read_from_pid": pid,
         "netns": ctx.procfs.namespace(pid, "net") if pid else None,
         "network_mode": mode,
-        "sockets": [asdict(s) for s in sockets],
+        "sockets": [as_dict(s) for s in sockets],
     }
     sink.add_json(target.path("netstat.json"), document, step=ctx.step, source=SOURCE)
     text = render_netstat(sockets).encode()

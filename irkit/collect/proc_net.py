@@ -10,6 +10,7 @@ import ipaddress
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 INET_TABLES = ("tcp", "tcp6", "udp", "udp6", "raw", "raw6")
 UNIX_TABLE = "unix"
@@ -156,6 +157,11 @@ def attach_owners(
 ) -> list[InetSocket | UnixSocket]:
     """Each socket with the processes that hold its inode (from /proc/*/fd)."""
     return [replace(s, owners=tuple(owners.get(s.inode, ()))) for s in sockets]
+
+
+def as_dict(sock: InetSocket | UnixSocket) -> dict[str, Any]:
+    """Plain JSON types; several times faster than `dataclasses.asdict` for 1,000s of sockets."""
+    return {**vars(sock), "owners": [vars(o) for o in sock.owners]}
 
 
 def _hostport(address: str, port: int) -> str:
