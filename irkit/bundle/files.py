@@ -42,8 +42,15 @@ def _member(relative: str) -> str:
     return "/".join(safe_component(part, 200) for part in relative.split("/"))
 
 
-def add_paths(sink: ArtifactSink, clock: Clock, paths: Sequence[Path]) -> list[str]:
-    """Add each PATH as one step under artifacts/files/; return the names of failed steps."""
+def add_paths(
+    sink: ArtifactSink, clock: Clock, paths: Sequence[Path], exclude: Sequence[Path] = ()
+) -> list[str]:
+    """Add each PATH as one step under artifacts/files/; return the names of failed steps.
+
+    `exclude` names files never to read (the bundle being written, when it lies
+    inside a sealed folder: reading it while it grows would never end).
+    """
+    skip = {p.resolve() for p in exclude}
     failed: list[str] = []
     for index, root in enumerate(paths):
         step = f"seal {root}"
@@ -54,6 +61,8 @@ def add_paths(sink: ArtifactSink, clock: Clock, paths: Sequence[Path]) -> list[s
             count = 0
             errors: list[str] = []
             for path, relative in _walk(root):
+                if path.resolve() in skip:
+                    continue
                 member = f"files/{index}/{_member(relative)}"
                 try:
                     sink.add_stream(member, file_chunks(path), step=step, source=f"file {path}")

@@ -132,8 +132,8 @@ def structural_problems(infos: list[Any], limits: Limits) -> list[str]:
         if name in seen:
             problems.append(f"member {name!r} appears twice")
         seen.add(name)
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode) or (mode and not stat.S_ISREG(mode)):
+        file_type = stat.S_IFMT(info.external_attr >> 16)
+        if file_type and file_type != stat.S_IFREG:
             problems.append(f"member {name!r} is not a regular file (symlink or special)")
         if info.file_size > info.compress_size * limits.max_ratio + 4096:
             problems.append(

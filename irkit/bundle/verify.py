@@ -64,10 +64,18 @@ class VerifyReport:
 
     def raise_for_failures(self) -> None:
         if self.failures:
-            raise VerificationFailed(
-                f"{self.path}: {len(self.failures)} verification failure(s): "
-                + "; ".join(self.failures)
-            )
+            raise BundleRejected(self)
+
+
+class BundleRejected(VerificationFailed):
+    """Verification failed; carries the full report (every failure named)."""
+
+    def __init__(self, report: VerifyReport) -> None:
+        failures = report.failures
+        super().__init__(
+            f"{report.path}: {len(failures)} verification failure(s): " + "; ".join(failures)
+        )
+        self.report = report
 
 
 DEFAULT_POLICY = TrustPolicy()
@@ -93,6 +101,13 @@ class _Run:
     def kept(self, name: str) -> bytes | None:
         read = self.reads.get(name)
         return read.kept if read else None
+
+    def required(self, name: str) -> bytes | None:
+        """A metadata member's bytes; its absence is a failure."""
+        data = self.kept(name)
+        if data is None:
+            self.fail(f"{name} is missing")
+        return data
 
 
 def verify_bundle(
@@ -180,9 +195,8 @@ def _check_sidecar(run: _Run) -> None:
 
 
 def _check_contents(run: _Run, policy: TrustPolicy) -> None:
-    sums_bytes = run.kept(layout.SUMS)
+    sums_bytes = run.required(layout.SUMS)
     if sums_bytes is None:
-        run.fail("SHA256SUMS is missing")
         return
     run.sums, problems = layout.parse_sums(sums_bytes)
     run.failures.extend(problems)
@@ -210,9 +224,8 @@ def _check_members(run: _Run) -> None:
 
 
 def _check_manifest(run: _Run) -> None:
-    data = run.kept(layout.MANIFEST)
+    data = run.required(layout.MANIFEST)
     if data is None:
-        run.fail("manifest.json is missing")
         return
     try:
         manifest = json.loads(data)
@@ -252,9 +265,8 @@ def _check_manifest(run: _Run) -> None:
 
 
 def _check_custody(run: _Run) -> None:
-    data = run.kept(layout.CUSTODY)
+    data = run.required(layout.CUSTODY)
     if data is None:
-        run.fail("custody.jsonl is missing")
         return
     bundle_id = run.manifest.get("bundle_id") if run.manifest else None
     chain = check_chain(data, bundle_id if isinstance(bundle_id, str) else None)
@@ -295,9 +307,8 @@ def _check_signature(run: _Run, sums_bytes: bytes, policy: TrustPolicy) -> Signa
 
 
 def _check_embedded_key(run: _Run, key: PublicKey) -> None:
-    embedded = run.kept(layout.SIGNER)
+    embedded = run.required(layout.SIGNER)
     if embedded is None:
-        run.fail("signer.pub is missing")
         return
     try:
         if PublicKey.from_openssh(embedded.decode(errors="replace")).raw != key.raw:

@@ -347,11 +347,12 @@ class BundleWriter:
     def _abort(self) -> None:
         """Remove the .partial: an unsealed bundle never stays behind."""
         self._failed = True
-        for close in (self._zip.close, self._raw.close):
-            try:
-                close()
-            except Exception:  # noqa: S112 - best effort before removing the file
-                continue
+        try:
+            self._zip.close()
+        except Exception:
+            self._zip.fp = None  # a member is half-written: drop the zip without finishing it
+        with contextlib.suppress(OSError):
+            self._raw.close()
         self._partial.unlink(missing_ok=True)
 
     # -- context manager -----------------------------------------------------

@@ -12,9 +12,10 @@ from rich.table import Table
 
 from irkit.bundle.extract import extract_bundle
 from irkit.bundle.files import add_paths
+from irkit.bundle.layout import partial_path, sidecar_path
 from irkit.bundle.reader import read_manifest
 from irkit.bundle.sshsig import generate_key, load_trusted_keys
-from irkit.bundle.verify import TrustPolicy, VerifyReport, verify_bundle
+from irkit.bundle.verify import BundleRejected, TrustPolicy, VerifyReport, verify_bundle
 from irkit.cli.output import Output, pass_output
 from irkit.cli.sealing import SealingOptions, open_writer, resolve_password, sealing_options
 from irkit.engine.host import real_host
@@ -45,7 +46,8 @@ def seal(
             raise UsageError(f"no such file or folder: {path}")
     host = real_host()
     with open_writer(sealing, out_path, host, description=description) as writer:
-        failed = add_paths(writer, host.clock, list(paths))
+        own = (out_path, partial_path(out_path), sidecar_path(out_path))
+        failed = add_paths(writer, host.clock, list(paths), exclude=own)
         sealed = writer.seal()
     if out.json_mode:
         out.data({"ok": not failed, "bundle": sealed, "failed_steps": failed})
@@ -171,12 +173,11 @@ def extract(
     password = _password(bundle_path, password_file)
     try:
         result = extract_bundle(bundle_path, directory, policy=policy, password=password)
-    except VerificationFailed:
-        report = verify_bundle(bundle_path, policy=policy, password=password)
+    except BundleRejected as e:
         if out.json_mode:
-            out.data(_report_document(report))
+            out.data(_report_document(e.report))
         else:
-            _say_report(out, report)
+            _say_report(out, e.report)
         raise
     if out.json_mode:
         out.data({**_report_document(result.report), "directory": result.directory})
