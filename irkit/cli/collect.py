@@ -15,6 +15,7 @@ from irkit.cli.sealing import SealingOptions, open_writer, sealing_options
 from irkit.collect import (
     DEFAULT_DIFF_LIMIT,
     DEFAULT_EXPORT_LIMIT,
+    DEFAULT_PCAP_SECONDS,
     REGISTRY,
     CollectOptions,
     ProgressEvent,
@@ -111,7 +112,15 @@ class _Display:
     "--artifacts",
     help="Comma-separated, from: "
     + ", ".join(f"{n}{'' if a.default else ' (opt-in)'}" for n, a in sorted(REGISTRY.items()))
+    + ", pcap (opt-in: a packet capture around the whole collection)"
     + ". Default: all but the opt-in ones; export only up to --export-limit.",
+)
+@click.option(
+    "--pcap-seconds",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_PCAP_SECONDS,
+    show_default=True,
+    help="With pcap: capture at least this long (and until the collection ends).",
 )
 @click.option("--since", help="Logs from this time (RFC 3339 or Unix seconds).")
 @click.option("--until", help="Logs up to this time (RFC 3339 or Unix seconds).")
@@ -138,6 +147,7 @@ def collect_command(
     until: str | None,
     export_limit: str,
     diff_limit: str,
+    pcap_seconds: float,
     sealing: SealingOptions,
 ) -> int:
     """Collect evidence of CONTAINERS from the host into one signed bundle.
@@ -151,6 +161,7 @@ def collect_command(
         until=parse_time(until),
         export_limit=parse_size(export_limit),
         diff_limit=parse_size(diff_limit),
+        pcap_seconds=pcap_seconds,
     )
     select(names)  # bad input fails before a bundle is opened
     host = real_host()

@@ -14,6 +14,7 @@ from irkit.collect import diff, exec_netstat, export, host, inspect, logs, netst
 from irkit.collect.base import (
     DEFAULT_DIFF_LIMIT,
     DEFAULT_EXPORT_LIMIT,
+    DEFAULT_PCAP_SECONDS,
     REGISTRY,
     Artifact,
     CollectContext,
@@ -31,6 +32,7 @@ __all__ = [
     "BUILTIN_MODULES",
     "DEFAULT_DIFF_LIMIT",
     "DEFAULT_EXPORT_LIMIT",
+    "DEFAULT_PCAP_SECONDS",
     "REGISTRY",
     "Artifact",
     "CollectContext",

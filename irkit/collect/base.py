@@ -17,6 +17,7 @@ from typing import Any
 from docker.models.containers import Container
 
 from irkit.bundle.model import ArtifactSink, StepRecord
+from irkit.capture.model import CaptureOptions
 from irkit.engine.host import Host
 from irkit.engine.procfs import ProcFS
 from irkit.errors import UsageError
@@ -25,6 +26,8 @@ GIB = 1 << 30
 MIB = 1 << 20
 DEFAULT_EXPORT_LIMIT = 2 * GIB
 DEFAULT_DIFF_LIMIT = 256 * MIB
+DEFAULT_PCAP_SECONDS = 10.0
+PCAP = "pcap"
 LIVE_STATES = ("running", "paused")
 
 Detail = dict[str, Any] | None
@@ -33,12 +36,15 @@ Detail = dict[str, Any] | None
 @dataclass(frozen=True)
 class CollectOptions:
     """Knobs of one collection. `export_limit` applies only when export was not
-    asked for by name; `extra` carries options of add-on artifacts (pcap)."""
+    asked for by name; `extra` carries options of add-on artifacts. The packet
+    capture (`pcap`) runs around the whole collection, at least `pcap_seconds`."""
 
     since: datetime | None = None
     until: datetime | None = None
     export_limit: int = DEFAULT_EXPORT_LIMIT
     diff_limit: int = DEFAULT_DIFF_LIMIT
+    pcap_seconds: float = DEFAULT_PCAP_SECONDS
+    capture: CaptureOptions = field(default_factory=CaptureOptions)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -136,12 +142,12 @@ def select(names: Iterable[str] | None) -> list[Artifact]:
     if names is None:
         chosen = [a for a in REGISTRY.values() if a.default]
     else:
-        wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+        wanted = list(dict.fromkeys(n.strip() for n in names if n.strip() and n.strip() != PCAP))
         unknown = [n for n in wanted if n not in REGISTRY]
         if unknown:
             raise UsageError(
                 f"unknown artifact: {', '.join(unknown)}",
-                hint=f"choose from: {', '.join(sorted(REGISTRY))}",
+                hint=f"choose from: {', '.join(sorted([*REGISTRY, PCAP]))}",
             )
         chosen = [REGISTRY[n] for n in wanted]
     return sorted(chosen, key=lambda a: a.order)

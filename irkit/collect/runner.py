@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import docker
 
 from irkit import __version__
 from irkit.bundle.model import ArtifactSink, StepRecord, StepStatus, TargetInfo, safe_component
+from irkit.capture.background import PcapTarget, captures_around
 from irkit.collect.base import (
+    PCAP,
     Artifact,
     CollectContext,
     CollectOptions,
@@ -29,7 +32,7 @@ from irkit.engine.docker import engine_errors, get_container
 from irkit.engine.host import Host
 from irkit.engine.procfs import ProcFS
 from irkit.errors import IrkitError, UsageError
-from irkit.steps import run_step
+from irkit.steps import StepSkipped, run_step
 
 CONTAINERS_DIR = "containers"
 
@@ -109,14 +112,38 @@ def collect(
     for info in infos:
         sink.add_target(info)
     steps: list[StepRecord] = []
-    for artifact in chosen:
-        steps.extend(_run_artifact(ctx, sink, artifact, targets))
-    kinds = ", ".join(a.name for a in chosen)
+    pcap_targets = _pcap_targets(ctx, sink, targets, steps) if PCAP in (names or ()) else []
+    with captures_around(
+        host, ctx.options.capture, sink, pcap_targets, ctx.options.pcap_seconds
+    ) as captures:
+        for artifact in chosen:
+            steps.extend(_run_artifact(ctx, sink, artifact, targets))
+    for record in captures.steps:
+        _announce(ctx, record)
+    steps.extend(captures.steps)
+    kinds = ", ".join([*(a.name for a in chosen), *([PCAP] if pcap_targets else [])])
     for target in targets:
         sink.custody(
             "collected", f"container {target.name} ({target.id}) by irkit {__version__}: {kinds}"
         )
     return CollectionResult(infos, tuple(steps))
+
+
+def _pcap_targets(
+    ctx: CollectContext, sink: ArtifactSink, targets: list[Target], steps: list[StepRecord]
+) -> list[PcapTarget]:
+    """Live targets to capture; a stopped one is a skipped pcap step."""
+    live: list[PcapTarget] = []
+    for target in targets:
+        if target.init_pid is None:
+            steps.append(_run(ctx, sink, f"{PCAP}:{target.name}", partial(_no_network, target)))
+        else:
+            live.append(PcapTarget(target.id, target.name, target.path("pcap", "capture.pcap")))
+    return live
+
+
+def _no_network(target: Target) -> Detail:
+    raise StepSkipped(f"container is {target.status}: it has no network to capture")
 
 
 def _run_artifact(
@@ -150,3 +177,10 @@ def _run(
     if ctx.on_event is not None:
         ctx.on_event(ProgressEvent("done", name, record=record))
     return record
+
+
+def _announce(ctx: CollectContext, record: StepRecord) -> None:
+    """Report a step that ran in the background (a capture) when it ends."""
+    if ctx.on_event is not None:
+        ctx.on_event(ProgressEvent("start", record.name))
+        ctx.on_event(ProgressEvent("done", record.name, record=record))

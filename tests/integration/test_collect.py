@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tarfile
 import time
 import zipfile
@@ -328,3 +329,49 @@ def test_triage_flags_the_risks(
     assert "deleted-binary" in human.stderr and human.stdout == ""
     victim.reload()
     assert victim.status == "running"
+
+
+def test_pcap_runs_around_the_collection_and_lands_in_the_bundle(
+    make_container: Callable[..., Any],
+    make_network: Callable[..., Any],
+    capture_image: str,
+    irkit_cli: Callable[..., Any],
+    keys: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    network = make_network().name
+    peer_ip = _peer(make_container, network)
+    victim = make_container(
+        ["sh", "-c", f"while true; do ping -c 1 -W 1 {peer_ip}; done"], network=network
+    )
+    stopped = make_container(["true"])
+    _wait_for(lambda: stopped.reload() or stopped.status == "exited", "exit")
+    bundle = tmp_path / "pcap.zip"
+    result = irkit_cli(
+        "collect",
+        victim.name,
+        stopped.name,
+        "--artifacts",
+        "inspect,pcap",
+        "--pcap-seconds",
+        "2",
+        "--out",
+        str(bundle),
+        "--key",
+        str(keys[0]),
+        "--json",
+        env={"IRKIT_CAPTURE_IMAGE": capture_image},
+    )
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 0, result.stderr
+    steps = {e["name"]: e for e in events if e["event"] == "step"}
+    assert steps[f"pcap:{stopped.name}"]["status"] == "skipped"
+    capture = steps[f"pcap:{victim.name}"]
+    assert capture["status"] == "ok" and capture["detail"]["method"] == "sidecar"
+    pcap = tmp_path / "victim.pcap"
+    pcap.write_bytes(member(bundle, f"containers/{victim.name}/pcap/capture.pcap"))
+    assert hashlib.sha256(pcap.read_bytes()).hexdigest() == capture["detail"]["sha256"]
+    text = subprocess.run(["tcpdump", "-nr", str(pcap)], capture_output=True, text=True).stdout
+    assert f"> {peer_ip}: ICMP echo request" in text
+    verify = irkit_cli("bundle", "verify", str(bundle), "--pubkey", str(keys[1]))
+    assert verify.returncode == 0, verify.stdout
