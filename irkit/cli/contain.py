@@ -59,6 +59,8 @@ def _block(out: Output, result: BlockResult) -> int:
         out.say(f"{verb} {result.key} (case {result.case})", markup=False)
         for rule in result.rules:
             out.say(f"  {rule}", markup=False)
+        if result.note:
+            out.warn(result.note)
     return ExitCode.OK
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from irkit.contain.firewall import Firewall, plan
-from irkit.contain.rules import block_comment, block_rules
+from irkit.contain.rules import DOCKER_USER, block_comment, block_rules
 from irkit.contain.spec import BlockSpec, IPAddress, block_spec, refusal, validate_case
 from irkit.contain.state import BlockEntry, StateStore
 from irkit.engine.clock import rfc3339
@@ -31,7 +31,7 @@ class BlockResult:
     rules_added: int = 0
     rules_removed: int = 0
     forced: bool = False
-    ok: bool = True
+    note: str = ""
 
 
 def own_addresses() -> list[IPAddress]:
@@ -82,9 +82,14 @@ def block_ip(
                 f"{target.key} is already blocked under case {existing.case}",
                 hint=f"pass --case {existing.case}",
             )
-        ruleset = firewall.require(family)
+        ruleset = firewall.readable(family)
         comment = block_comment(case_id, target)
         rules = block_rules(target, comment)
+        note = ""
+        if DOCKER_USER not in ruleset.chains:
+            # Docker does not filter this family (e.g. IPv6 off): protect the host alone.
+            rules = [r for r in rules if r.chain != DOCKER_USER]
+            note = f"no DOCKER-USER chain for IPv{family}: blocked for the host only"
         entry = BlockEntry(
             target, case_id, existing.started if existing else now, "applying", tuple(rules)
         )
@@ -107,6 +112,7 @@ def block_ip(
         tuple(r.describe() for r in rules),
         rules_added=len(insert) - len(delete),
         forced=force,
+        note=note,
     )
 
 
@@ -125,7 +131,7 @@ def unblock_ip(host: Host, spec: BlockSpec | str, case: str | None = None) -> Bl
             raise UsageError(
                 f"{target.key} is not blocked by irkit", hint="irkit status lists the blocks"
             )
-        ruleset = firewall.require(family)
+        ruleset = firewall.readable(family)
         doomed = ruleset.with_comment([block_comment(owner, target)])
         if existing is None and not doomed:
             raise UsageError(f"{target.key} is not blocked by irkit under case {owner}")

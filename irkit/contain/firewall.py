@@ -44,14 +44,19 @@ class Firewall:
             return None
         return Ruleset.parse(family, result.stdout.decode(errors="replace"))
 
-    def require(self, family: int) -> Ruleset:
-        """The filter table of a family that must be usable, or a clear exit-4 error."""
+    def readable(self, family: int) -> Ruleset:
+        """The filter table of a family that must be listable, or a clear exit-4 error."""
         tool = TOOLS[family]
         if self.commands.which(tool) is None:
             raise ToolMissing(tool, "iptables")
         ruleset = self.dump(family)
         if ruleset is None:
-            raise NoDockerUser(family, f"{tool} -S failed")
+            raise EnvironmentProblem(f"{tool} cannot list the filter table", hint="run as root")
+        return ruleset
+
+    def require(self, family: int) -> Ruleset:
+        """The filter table of a family with DOCKER-USER, or a clear exit-4 error."""
+        ruleset = self.readable(family)
         if DOCKER_USER not in ruleset.chains:
             raise NoDockerUser(family, "chain missing or owned by nft")
         return ruleset
