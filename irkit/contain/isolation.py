@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import docker
@@ -138,9 +139,11 @@ def _resolve(client: docker.DockerClient, refs: Sequence[str]) -> dict[str, Attr
         raise UsageError("name at least one container")
     for ref in refs:
         _check_ref(ref)
+    # Inspections wait on the engine, not on us: run a few at once for long lists.
+    with ThreadPoolExecutor(max_workers=min(8, len(refs))) as pool:
+        found = list(pool.map(lambda ref: inspect(client, ref), refs))
     targets: dict[str, Attrs] = {}
-    for ref in refs:
-        attrs = inspect(client, ref)
+    for attrs in found:
         targets.setdefault(attrs["Id"], attrs)
     return targets
 

@@ -191,7 +191,7 @@ class StateStore:
         """Atomically replace the state file (write, fsync, rename, fsync the directory)."""
         path = self.directory / STATE_FILE
         tmp = path.with_name(f"{STATE_FILE}.{os.getpid()}.partial")
-        data = json.dumps(state.to_dict(), indent=1, sort_keys=True).encode()
+        data = json.dumps(state.to_dict(), sort_keys=True).encode()  # C encoder: no indent
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, data)

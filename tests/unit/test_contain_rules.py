@@ -160,3 +160,16 @@ def test_require_refuses_a_family_without_docker_user() -> None:
         firewall.require(6)
     assert info.value.exit_code == 4
     assert "disconnect" in (info.value.hint or "")
+
+
+def test_conntrack_listing_finds_addresses_with_entries() -> None:
+    from irkit.contain.firewall import _conntrack_addresses
+
+    listing = (
+        "icmp     1 29 src=172.21.0.2 dst=172.21.0.3 type=8 code=0 id=7 "
+        "src=172.21.0.3 dst=172.21.0.2 type=0 code=0 id=7 mark=0 use=1\n"
+        "tcp      6 431999 ESTABLISHED src=2001:db8::2 dst=2001:db8::3 sport=1 dport=2\n"
+    )
+    assert _conntrack_addresses(listing) == {
+        ipaddress.ip_address(a) for a in ("172.21.0.2", "172.21.0.3", "2001:db8::2", "2001:db8::3")
+    }
