@@ -71,9 +71,7 @@ def block_ip(
         reason = refusal(target.network, own_addresses(), ssh_client())
         if reason:
             raise UsageError(reason, hint="pass --force if you really mean it")
-    store = StateStore(host.state_dir)
-    firewall = Firewall(host.commands)
-    now = rfc3339(host.clock.now())
+    store, firewall, now = _tools(host)
     family = target.network.version
     with store.locked() as state:
         existing = state.blocks.get(target.key)
@@ -120,9 +118,7 @@ def unblock_ip(host: Host, spec: BlockSpec | str, case: str | None = None) -> Bl
     """Remove a block; with `case`, also rules whose state entry was lost."""
     target = _as_spec(spec)
     case_id = validate_case(case) if case is not None else None
-    store = StateStore(host.state_dir)
-    firewall = Firewall(host.commands)
-    now = rfc3339(host.clock.now())
+    store, firewall, now = _tools(host)
     family = target.network.version
     with store.locked() as state:
         existing = state.blocks.get(target.key)
@@ -146,6 +142,10 @@ def unblock_ip(host: Host, spec: BlockSpec | str, case: str | None = None) -> Bl
         tuple(r.describe() for r, _ in doomed),
         rules_removed=len(doomed),
     )
+
+
+def _tools(host: Host) -> tuple[StateStore, Firewall, str]:
+    return StateStore(host.state_dir), Firewall(host.commands), rfc3339(host.clock.now())
 
 
 def _restore(blocks: dict[str, BlockEntry], key: str, previous: BlockEntry | None) -> None:

@@ -277,3 +277,28 @@ def test_bad_input_is_exit_2_and_applies_nothing(
     assert irkit_rules(case) == []
     status = json.loads(irkit_cli("status", "--json").stdout)
     assert status["isolations"] == []
+
+
+def test_half_done_isolation_shows_in_status_and_release_finishes_it(
+    make_container: Callable[..., Any],
+    irkit_cli: Callable[..., Any],
+    iptables_guard: str,
+    state_dir: Any,
+) -> None:
+    victim = make_container()
+    assert irkit_cli("isolate", victim.name, "--case", iptables_guard).returncode == 0
+    # A crash between applying and recording leaves the entry in phase "applying".
+    path = state_dir / "state.json"
+    document = json.loads(path.read_text())
+    document["isolations"][victim.id]["phase"] = "applying"
+    path.write_text(json.dumps(document))
+
+    status = json.loads(irkit_cli("status", "--json").stdout)
+    kinds = [d["kind"] for d in status["drift"] if victim.id[:12] in d["subject"]]
+    assert kinds == ["incomplete"]
+
+    assert irkit_cli("release", victim.id[:12]).returncode == 0
+    assert irkit_rules(iptables_guard) == []
+    assert json.loads(path.read_text())["isolations"] == {}
+    audit = [json.loads(line) for line in (state_dir / "audit.jsonl").read_text().splitlines()]
+    assert [a["action"] for a in audit] == ["isolate", "release"]
