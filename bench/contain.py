@@ -96,8 +96,9 @@ def main() -> int:
             cases.append(f"bench{uuid.uuid4().hex[:8]}")
             return cases[-1]
 
-        one_sh, one_irkit = [], []
+        one_sh, one_irkit, startup = [], [], []
         for _ in range(options.repeat):
+            startup.append(timed(lambda: irkit(env, "--version")))
             c = case()
             script = shell_script(c, targets[:1])
             one_sh.append(timed(lambda s=script: subprocess.run(["sh", "-c", s], check=True)))
@@ -121,6 +122,8 @@ def main() -> int:
         n = options.count
         print(f"one container, median of {options.repeat}:")
         print(f"  shell script (4 x iptables -w -I)  {sh1 * 1000:8.1f} ms")
+        boot = statistics.median(startup)
+        print(f"  irkit --version (start-up alone)   {boot * 1000:8.1f} ms")
         print(
             f"  irkit isolate --mode firewall       {ir1 * 1000:8.1f} ms   ratio {ir1 / sh1:6.1f}x"
         )
