@@ -56,6 +56,8 @@ def validate(document: Any) -> list[SchemaProblem]:
         leaf = _leaf(error)
         path = tuple(leaf.absolute_path)
         message = _message(leaf)
+        if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
+            path = (*path, *_extra_keys(leaf)[:1])
         problems.setdefault((*path, message), SchemaProblem(path, message))
     return list(problems.values())
 
@@ -99,6 +101,13 @@ def _quote(value: Any) -> str:
 _TYPES = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number"}
 
 
+def _extra_keys(error: ValidationError) -> list[str]:
+    declared: Any = error.schema
+    instance: Any = error.instance
+    allowed = set(declared.get("properties", {}))
+    return sorted(k for k in instance if k not in allowed)
+
+
 def _message(error: ValidationError) -> str:
     kind = str(error.validator)
     expected: Any = error.validator_value
@@ -113,9 +122,8 @@ def _message(error: ValidationError) -> str:
         missing = [k for k in expected if isinstance(value, dict) and k not in value]
         return f"missing required field '{missing[0] if missing else expected[0]}'"
     if kind == "additionalProperties" and isinstance(value, dict):
-        allowed = set(declared.get("properties", {}))
-        extra = sorted(k for k in value if k not in allowed)
-        known = ", ".join(sorted(allowed)) or "none"
+        extra = _extra_keys(error)
+        known = ", ".join(sorted(declared.get("properties", {}))) or "none"
         return f"unknown field '{extra[0] if extra else '?'}' (known: {known})"
     if kind == "type":
         types = expected if isinstance(expected, list) else [expected]

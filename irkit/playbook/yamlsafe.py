@@ -20,6 +20,10 @@ MAX_DEPTH = 16
 MAX_EVENTS = 20_000
 
 Path = tuple[str | int, ...]
+_COLLECTION_TAGS: dict[type[yaml.Node], str] = {
+    yaml.MappingNode: "tag:yaml.org,2002:map",
+    yaml.SequenceNode: "tag:yaml.org,2002:seq",
+}
 
 
 class YamlProblem(Exception):
@@ -80,6 +84,9 @@ class _Converter:
 
     def convert(self, node: yaml.Node, path: Path) -> Any:
         self.lines.setdefault(path, _line(node.start_mark))
+        expected = _COLLECTION_TAGS.get(type(node))
+        if expected is not None and node.tag != expected:
+            raise YamlProblem(_line(node.start_mark), f"tag '{node.tag}' is not allowed")
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
