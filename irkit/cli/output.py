@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from irkit.jsonable import to_jsonable
+from irkit.jsonable import to_jsonable as to_jsonable  # re-exported for the CLI modules
 
 F = TypeVar("F", bound=Callable[..., Any])
 
