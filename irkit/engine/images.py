@@ -51,7 +51,7 @@ def is_static(head: bytes) -> bool:
     """True unless the ELF header names a program interpreter (a dynamic binary)."""
     if head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
         return True  # not a little-endian ELF64: let the engine judge
-    phoff, = struct.unpack_from("<Q", head, 0x20)
+    (phoff,) = struct.unpack_from("<Q", head, 0x20)
     phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
     for i in range(phnum):
         offset = phoff + i * phentsize

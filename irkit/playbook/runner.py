@@ -26,7 +26,13 @@ from irkit.engine.clock import Clock, rfc3339
 from irkit.errors import ExitCode, IrkitError
 from irkit.jsonable import to_jsonable
 from irkit.playbook import schema, template
-from irkit.playbook.actions import ActionContext, EvidenceBundle, Registry, SealedBundle
+from irkit.playbook.actions import (
+    ActionContext,
+    EvidenceBundle,
+    GuardedSink,
+    Registry,
+    SealedBundle,
+)
 from irkit.playbook.model import Playbook, PlaybookError, StepSpec
 from irkit.steps import StepSkipped
 
@@ -85,7 +91,9 @@ def plan(playbook: Playbook, inputs: dict[str, Any]) -> list[PlannedStep]:
         if spec.when is not None and not spec.when.holds(inputs):
             planned.append(PlannedStep(spec, spec.params, False, f"when: {spec.when.text}"))
             continue
-        params = template.substitute(spec.params, inputs)
+        params = {
+            k: v for k, v in template.substitute(spec.params, inputs).items() if v is not None
+        }
         for problem in schema.validate_params(spec.action, params):
             field_ = ".".join(str(p) for p in problem.path)
             where = f" ({field_})" if field_ else ""
@@ -174,6 +182,8 @@ class Runner:
         )
         sealed: list[SealedBundle] = []
         shared: dict[str, Any] = {}
+        finalizers: dict[str, Callable[[], None]] = {}
+        guarded = GuardedSink(sink, threading.Event())
         outcomes: list[StepOutcome] = []
         stopped: str | None = None
 
@@ -191,8 +201,17 @@ class Runner:
                     reason = stopped or step.reason or ""
                     outcomes.append(self._skip(step, reason, sink))
                     continue
-                ctx = ActionContext(self.target, self.case, step.spec.name, sink, seal)
-                ctx.shared = shared
+                cancel = threading.Event()
+                ctx = ActionContext(
+                    self.target,
+                    self.case,
+                    step.spec.name,
+                    guarded.for_step(cancel),
+                    seal,
+                    cancel,
+                    shared,
+                    finalizers,
+                )
                 outcome = self._execute(step, ctx)
                 outcomes.append(outcome)
                 if outcome.status is StepStatus.FAILED and step.spec.on_error == "abort":
@@ -201,6 +220,7 @@ class Runner:
             stopped = "interrupted"
             outcomes.extend(self._interrupted(outcomes, sink))
         with _ignoring_interrupts():
+            self._finalize(finalizers)
             status = _status(stopped, outcomes)
             incomplete = status in ("aborted", "interrupted")
             note = f"{self.playbook.name}: {status}"
@@ -219,6 +239,16 @@ class Runner:
             )
             self._result_event(result)
         return result
+
+    def _finalize(self, finalizers: dict[str, Callable[[], None]]) -> None:
+        """What steps left running (a capture never stopped) is ended and kept."""
+        for name in list(finalizers):
+            try:
+                finalizers.pop(name)()
+            except IrkitError as e:
+                self.emit("cleanup", name=name, status=StepStatus.FAILED, error=e.message)
+            else:
+                self.emit("cleanup", name=name, status=StepStatus.OK, error=None)
 
     def _timeout(self, step: PlannedStep) -> float:
         return step.spec.timeout or self.registry.get(step.spec.action).default_timeout

@@ -247,3 +247,46 @@ def test_ctrl_c_stops_the_step_seals_incomplete_and_keeps_containment(h: Harness
     assert result.bundle is not None and not result.bundle.complete
     assert [c["step"] for c in result.containment] == ["isolate"]
     assert h.of("result")[0]["release_command"]
+
+
+def test_finalizers_left_by_a_step_run_before_sealing(h: Harness) -> None:
+    def start(ctx: ActionContext, params: Mapping[str, Any]) -> None:
+        ctx.finalizers["capture"] = lambda: (
+            ctx.sink.add_bytes("cap.pcap", b"pcap", step="cap", source="test") and None
+        )
+
+    def fail(ctx: ActionContext, params: Mapping[str, Any]) -> None:
+        raise EngineError("iptables refused")
+
+    h.behaviour["cap"] = start
+    h.behaviour["isolate"] = fail
+    result = h.runner(BOOK).run()
+    assert result.status == "aborted"
+    assert h.bundle is not None and h.bundle.members["cap.pcap"] == b"pcap"
+    assert h.of("cleanup") == [
+        {**h.of("cleanup")[0], "name": "capture", "status": "ok", "error": None}
+    ]
+
+
+def test_a_timed_out_step_cannot_write_any_more(h: Harness) -> None:
+    def late_writer(ctx: ActionContext, params: Mapping[str, Any]) -> None:
+        def chunks():
+            yield b"first"
+            ctx.cancel.wait(10)
+            yield b"too late"
+
+        ctx.sink.add_stream("export.tar", chunks(), step="logs", source="test")
+
+    h.behaviour["logs"] = late_writer
+    text = BOOK.replace("action: collect.logs}", "action: collect.logs, timeout: 0.3}")
+    result = h.runner(text).run()
+    assert next(o for o in result.steps if o.name == "logs").status is StepStatus.FAILED
+    assert h.bundle is not None and "export.tar" not in h.bundle.members
+
+
+def test_an_unset_optional_input_leaves_the_parameter_out(h: Harness) -> None:
+    text = BOOK.replace("    when: inputs.attacker\n", "")
+    with pytest.raises(Exception, match="missing required field 'addresses'"):
+        h.runner(text)
+    h.runner(BOOK.replace('{mode: "{{ inputs.mode }}"}', "{mode: firewall}")).run()
+    assert h.calls[1] == ("isolate", {"mode": "firewall"})
