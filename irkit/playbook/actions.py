@@ -31,6 +31,11 @@ class EvidenceBundle(Protocol):
     @property
     def sink(self) -> ArtifactSink: ...
 
+    @property
+    def targets(self) -> tuple[TargetInfo, ...]:
+        """The containers the run is about, recorded once in the manifest."""
+        ...
+
     def seal(self, *, complete: bool, note: str) -> SealedBundle: ...
 
 

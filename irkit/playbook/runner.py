@@ -184,6 +184,8 @@ class Runner:
         shared: dict[str, Any] = {}
         finalizers: dict[str, Callable[[], None]] = {}
         guarded = GuardedSink(sink, threading.Event())
+        for target in bundle.targets:
+            guarded.add_target(target)
         outcomes: list[StepOutcome] = []
         stopped: str | None = None
 

@@ -21,6 +21,10 @@ class MemoryBundle:
         self.custody_log: list[tuple[str, str]] = []
         self.sealed: SealedBundle | None = None
         self.seal_note = ""
+        self.targets: tuple[TargetInfo, ...] = (
+            TargetInfo("c0ffee", info.target if info else "web", "victim:1", None),
+        )
+        self.added_targets: list[TargetInfo] = []
 
     @property
     def sink(self) -> MemoryBundle:
@@ -44,7 +48,7 @@ class MemoryBundle:
         self.steps.append(step)
 
     def add_target(self, target: TargetInfo) -> None:
-        self.target = target
+        self.added_targets.append(target)
 
     def custody(self, action: str, detail: str) -> None:
         self.custody_log.append((action, detail))
