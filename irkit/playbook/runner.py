@@ -117,6 +117,7 @@ class Runner:
         emit: Callable[[dict[str, Any]], None],
         open_bundle: BundleOpener,
         grace_seconds: float = 5.0,
+        verify_args: str = "",
     ) -> None:
         self.playbook = playbook
         self.inputs = inputs
@@ -125,6 +126,7 @@ class Runner:
         self._emit = emit
         self.open_bundle = open_bundle
         self.grace_seconds = grace_seconds
+        self.verify_args = verify_args
         self.run_id = uuid.uuid4().hex[:12]
         self.target = str(inputs["target"])
         self.case = str(inputs.get("case") or new_case_id(clock))
@@ -364,7 +366,9 @@ class Runner:
             bundle=None
             if bundle is None
             else {"path": str(bundle.path), "sha256": bundle.sha256, "complete": bundle.complete},
-            verify_command=None if bundle is None else verify_command(bundle.path),
+            verify_command=None
+            if bundle is None
+            else verify_command(bundle.path, self.verify_args),
             containment=result.containment,
             release_command=release_command(self.target, self.case) if result.containment else None,
             steps=counts,
@@ -376,8 +380,9 @@ def new_case_id(clock: Clock) -> str:
     return clock.now().strftime("ir%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
 
 
-def verify_command(path: Path) -> str:
-    return f"irkit bundle verify {path}"
+def verify_command(path: Path, args: str = "") -> str:
+    """The command that checks the bundle; `args` name the trusted key."""
+    return f"irkit bundle verify {path}" + (f" {args}" if args else "")
 
 
 def release_command(target: str, case: str) -> str:
