@@ -23,3 +23,9 @@ def capture_image() -> str:
 def signing_key_path() -> Path | None:
     value = os.environ.get("IRKIT_SIGNING_KEY")
     return Path(value) if value else None
+
+
+def bundle_password() -> bytes | None:
+    """IRKIT_BUNDLE_PASSWORD, never a command-line argument."""
+    value = os.environ.get("IRKIT_BUNDLE_PASSWORD")
+    return value.encode() if value else None

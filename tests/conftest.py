@@ -57,8 +57,8 @@ def noshell_image(docker_client: docker.DockerClient, image_workdir: Path) -> st
 
 
 @pytest.fixture(scope="session")
-def capture_image(docker_client: docker.DockerClient, image_workdir: Path) -> str:
-    return images.ensure_capture_image(docker_client, image_workdir)
+def capture_image(docker_client: docker.DockerClient) -> str:
+    return images.ensure_capture_image(docker_client)
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ class ArtifactRecord:
     step: str
     source: str
     collected_at: datetime
+    error: str | None = None  # set when the source failed part-way: the bytes kept are partial
 
 
 @dataclass(frozen=True)

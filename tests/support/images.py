@@ -2,14 +2,13 @@
 
 - victim: a static busybox with its applets, /tmp and /etc/passwd.
 - noshell: only a static busybox renamed after a non-shell applet (no /bin/sh).
-- capture: the host's tcpdump with every library ldd lists.
+- capture: the host's tcpdump with every library ldd lists (irkit's own builder).
 """
 
 from __future__ import annotations
 
 import io
 import os
-import re
 import shutil
 import subprocess
 import tarfile
@@ -17,9 +16,12 @@ from pathlib import Path
 
 import docker
 
+from irkit.capture.image import build_capture_image
+from irkit.engine.commands import SubprocessRunner
+
 VICTIM_IMAGE = "irkit-test/victim:1"
 NOSHELL_IMAGE = "irkit-test/noshell:1"
-CAPTURE_IMAGE = "irkit-test/capture:1"
+CAPTURE_IMAGE = "irkit-test/capture:2"
 TEST_LABEL = {"irkit.test": "1"}
 
 BUSYBOX = "/bin/busybox"
@@ -89,25 +91,8 @@ def ensure_noshell_image(client: docker.DockerClient, workdir: Path) -> str:
     return NOSHELL_IMAGE
 
 
-def _ldd_paths(binary: str) -> list[str]:
-    out = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
-    paths = re.findall(r"(/\S+)", out)
-    return sorted(set(paths))
-
-
-def ensure_capture_image(
-    client: docker.DockerClient, workdir: Path, tag: str = CAPTURE_IMAGE
-) -> str:
-    if _has(client, tag):
-        return tag
-    tcpdump = shutil.which("tcpdump") or "/usr/bin/tcpdump"
-    root = workdir / "capture"
-    for path in [tcpdump, *_ldd_paths(tcpdump)]:
-        real = os.path.realpath(path)
-        dest = root / path.lstrip("/")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(real, dest)
-    (root / "tmp").mkdir(parents=True, exist_ok=True)
-    (root / "tmp").chmod(0o1777)
-    _import(client, tag, root, [f'ENTRYPOINT ["{tcpdump}"]'])
+def ensure_capture_image(client: docker.DockerClient, tag: str = CAPTURE_IMAGE) -> str:
+    """Built by irkit's own `capture-image build` code, labelled as a test image."""
+    if not _has(client, tag):
+        build_capture_image(client, SubprocessRunner(), tag, labels=TEST_LABEL)
     return tag

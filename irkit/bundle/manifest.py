@@ -1,0 +1,85 @@
+"""manifest.json: what the bundle holds, who made it, where and when.
+
+Layout documented in docs/bundle-format.md (format version 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from irkit import TOOL_NAME, __version__
+from irkit.bundle.facts import HostFacts
+from irkit.bundle.layout import FORMAT_NAME, FORMAT_VERSION
+from irkit.bundle.model import ArtifactRecord, StepRecord, TargetInfo
+from irkit.engine.clock import rfc3339
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    """Case metadata given by the responder."""
+
+    case_id: str
+    examiner: str
+    description: str = ""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def to_json_bytes(document: Any) -> bytes:
+    """Stable, readable JSON for members (dataclasses, datetimes and enums allowed)."""
+    text = json.dumps(_plain(document), indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return text.encode() + b"\n"
+
+
+def build_manifest(
+    *,
+    bundle_id: str,
+    case: CaseInfo,
+    host: HostFacts,
+    started: datetime,
+    ended: datetime,
+    complete: bool,
+    reason: str | None,
+    signer: dict[str, str] | None,
+    encrypted: bool,
+    targets: list[TargetInfo],
+    steps: list[StepRecord],
+    artifacts: list[ArtifactRecord],
+) -> dict[str, Any]:
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "bundle_id": bundle_id,
+        "case": {"id": case.case_id, "examiner": case.examiner, "description": case.description},
+        "host": _plain(host),
+        "targets": _plain(targets),
+        "started": rfc3339(started),
+        "ended": rfc3339(ended),
+        "complete": complete,
+        "incomplete_reason": reason,
+        "signed": signer is not None,
+        "signer": signer,
+        "encrypted": encrypted,
+        "steps": _plain(steps),
+        "artifacts": _plain(artifacts),
+    }
