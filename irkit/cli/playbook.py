@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.live import Live
@@ -16,13 +15,25 @@ from rich.text import Text
 
 from irkit import config
 from irkit.cli.output import Output, pass_output
-from irkit.engine.clock import SystemClock
-from irkit.engine.host import real_host
+from irkit.cli.sealing import SealingOptions, sealing_options, writer_arguments
+from irkit.engine.host import Host, real_host
 from irkit.errors import ExitCode, IrkitError, UsageError
-from irkit.playbook import InputSpec, PlaybookError, Runner, load, parse_assignments, resolve
-from irkit.playbook.builtin import bundle_opener, default_registry
+from irkit.playbook import (
+    EvidenceBundle,
+    InputSpec,
+    Playbook,
+    PlaybookError,
+    RunInfo,
+    Runner,
+    load,
+    parse_assignments,
+    resolve,
+)
 from irkit.playbook.model import shipped_names
-from irkit.playbook.runner import RunResult
+from irkit.playbook.runner import RunResult, release_command, verify_command
+
+if TYPE_CHECKING:
+    from irkit.playbook.evidence import BundleSettings
 
 _STYLE = {"ok": "green", "failed": "bold red", "skipped": "dim", "running": "cyan"}
 
@@ -94,7 +105,8 @@ class StepView:
                 self._line(index, row)
 
 
-def _summary(out: Output, result: RunResult, target: str, case: str) -> None:
+def show_summary(out: Output, result: RunResult, runner: Runner, *, released: bool = False) -> None:
+    """Verdict, bundle, sha256, the verify command, and what containment stays."""
     verdict = {
         "complete": "[green]complete[/]",
         "partial": "[yellow]partial: some steps failed[/]",
@@ -106,11 +118,12 @@ def _summary(out: Output, result: RunResult, target: str, case: str) -> None:
         mark = "" if result.bundle.complete else " [yellow](marked incomplete)[/]"
         out.console.print(f"bundle: [bold]{result.bundle.path}[/]{mark}", highlight=False)
         out.console.print(f"sha256: {result.bundle.sha256}", highlight=False)
-        out.console.print(f"verify: irkit bundle verify {result.bundle.path}", highlight=False)
-    if result.containment:
+        command = verify_command(result.bundle.path, runner.verify_args)
+        out.console.print(f"verify: {command}", highlight=False)
+    if result.containment and not released:
         applied = ", ".join(f"{c['step']} ({c['action']})" for c in result.containment)
         out.console.print(f"containment still applied: {applied}")
-        out.console.print(f"release: irkit run release --target {target} --case {case}")
+        out.console.print(f"release: {release_command(runner.target, runner.case)}")
 
 
 @contextlib.contextmanager
@@ -131,29 +144,19 @@ def _ask(spec: InputSpec) -> str:
     return str(click.prompt(prompt, err=True))
 
 
-def _password(password_file: Path | None) -> str | None:
-    if password_file is None:
-        return os.environ.get("IRKIT_BUNDLE_PASSWORD") or None
-    try:
-        lines = password_file.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"cannot read password file {password_file}: {e}") from e
-    if not lines or not lines[0]:
-        raise UsageError(f"password file {password_file} is empty")
-    return lines[0]
-
-
 @click.command("run")
 @click.argument("playbook_ref", metavar="PLAYBOOK")
 @click.option("--target", required=True, help="The container (name or id).")
 @click.option("--input", "assignments", multiple=True, metavar="NAME=VALUE", help="An input.")
 @click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".")
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="Folder for the bundle (created if missing).",
 )
-@click.option("--key", type=click.Path(dir_okay=False, path_type=Path), help="Signing key.")
-@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--case", help="Case id (default: a new one).")
 @click.option("--dry-run", is_flag=True, help="Print the resolved plan; change nothing.")
+@sealing_options
 @pass_output
 def run_command(
     out: Output,
@@ -161,40 +164,91 @@ def run_command(
     target: str,
     assignments: tuple[str, ...],
     out_dir: Path,
-    key: Path | None,
-    password_file: Path | None,
-    case: str | None,
     dry_run: bool,
+    sealing: SealingOptions,
 ) -> int:
     """Run PLAYBOOK (a file or a shipped name) against a container."""
     with _error_events(out):
         playbook = load(playbook_ref)
         given: dict[str, Any] = {**parse_assignments(list(assignments)), "target": target}
-        if case:
-            given["case"] = case
+        if sealing.case:
+            given["case"] = sealing.case
         interactive = sys.stdin.isatty() and not out.json_mode
         inputs = resolve(playbook.inputs, given, ask=_ask if interactive else None)
         host = real_host()
-        password = _password(password_file)
         view = StepView(out)
-        runner = Runner(
-            playbook,
-            inputs,
-            default_registry(host),
-            clock=SystemClock(),
-            emit=out.event if out.json_mode else view,
-            open_bundle=bundle_opener(out_dir, key or config.signing_key_path(), password),
-        )
         if dry_run:
+            runner = make_runner(host, playbook, inputs, out.event if out.json_mode else view)
             runner.dry_run()
             view.show_plan()
             out.say("dry run: nothing was changed")
             return ExitCode.OK
+        settings = bundle_settings(sealing, host, out_dir)
+        runner = make_runner(
+            host,
+            playbook,
+            inputs,
+            out.event if out.json_mode else view,
+            settings,
+        )
         with view:
             result = runner.run()
         if not out.json_mode:
-            _summary(out, result, target, runner.case)
+            show_summary(out, result, runner)
         return result.exit_code
+
+
+def bundle_settings(sealing: SealingOptions, host: Host, out_dir: Path) -> BundleSettings:
+    """Signer and password resolved before anything runs (bad key: exit 2, nothing done)."""
+    from irkit.playbook.evidence import BundleSettings
+
+    arguments = writer_arguments(sealing, host)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create {out_dir}: {e.strerror}") from e
+    return BundleSettings(
+        out_dir,
+        signer=arguments["signer"],
+        password=arguments["password"],
+        examiner=sealing.examiner,
+        force=sealing.force,
+        verify_args=trust_arguments(sealing.key or config.signing_key_path(), arguments["signer"]),
+    )
+
+
+def make_runner(
+    host: Host,
+    playbook: Playbook,
+    inputs: dict[str, Any],
+    emit: Callable[[dict[str, Any]], None],
+    settings: BundleSettings | None = None,
+) -> Runner:
+    """The real runner: every action bound to `host`, bundles per `settings`."""
+    from irkit.playbook.builtin import default_registry  # loads every area: only when running
+    from irkit.playbook.evidence import writer_opener
+
+    return Runner(
+        playbook,
+        inputs,
+        default_registry(host),
+        clock=host.clock,
+        emit=emit,
+        open_bundle=writer_opener(host, settings) if settings else _no_bundle,
+        verify_args=settings.verify_args if settings else "",
+    )
+
+
+def _no_bundle(info: RunInfo) -> EvidenceBundle:
+    raise UsageError("a dry run opens no bundle")
+
+
+def trust_arguments(key: Path | None, signer: object | None) -> str:
+    """How the verifier is told which key to trust."""
+    if signer is None:
+        return "--allow-unsigned"
+    public = Path(f"{key}.pub") if key else None
+    return f"--pubkey {public}" if public and public.exists() else "--trust-embedded-key"
 
 
 @click.group("playbook")

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from irkit.engine.host import Host
 from irkit.errors import EnvironmentProblem
-from irkit.playbook import notify, schema
+from irkit.playbook import act_capture, notify, schema
 from irkit.playbook.actions import (
     ActionContext,
     ActionFunc,
     ActionSpec,
-    EvidenceBundle,
     Registry,
 )
-from irkit.playbook.runner import BundleOpener, RunInfo
 
 
 def _seal(ctx: ActionContext, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -37,6 +34,7 @@ def default_registry(host: Host) -> Registry:
         ActionSpec("notify.webhook", notify.webhook, "POST a JSON note to a URL", False, 30),
         ActionSpec("notify.syslog", notify.syslog, "send a syslog line", False, 30),
         ActionSpec("bundle.seal", _seal, "seal the bundle (sign, hash)", False, 3600),
+        *act_capture.specs(host),
     ]
     names = {s.name for s in specs}
     for name in schema.action_names():
@@ -44,12 +42,3 @@ def default_registry(host: Host) -> Registry:
             area = name.split(".", 1)[0]
             specs.append(ActionSpec(name, _pending(area), name, area == "contain"))
     return Registry(specs)
-
-
-def bundle_opener(out_dir: Path, key: Path | None, password: str | None) -> BundleOpener:
-    """Bundles written under `out_dir`, signed with `key`, encrypted with `password`."""
-
-    def open_bundle(info: RunInfo) -> EvidenceBundle:
-        raise EnvironmentProblem("the bundle area is not part of this build")
-
-    return open_bundle

@@ -10,10 +10,8 @@ in which case the bundle is marked incomplete.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import signal
-import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from irkit.bundle.custody import current_actor
 from irkit.bundle.model import StepRecord, StepStatus
 from irkit.engine.clock import Clock, rfc3339
 from irkit.errors import ExitCode, IrkitError
@@ -174,10 +173,11 @@ class Runner:
         self._start_event(False)
         bundle = self.open_bundle(RunInfo(self.run_id, self.playbook, self.target, self.case))
         sink = bundle.sink
+        actor = current_actor()
         sink.custody(
             "run started",
             f"run {self.run_id}: playbook {self.playbook.name} {self.playbook.version} "
-            f"against {self.target}, case {self.case}, by {_operator()}",
+            f"against {self.target}, case {self.case}, by {actor.user}@{actor.host}",
         )
         sink.add_bytes(
             PLAYBOOK_PATH, self.playbook.text.encode(), step="run", source=self.playbook.source
@@ -409,14 +409,6 @@ def _exit_code(status: str, bundle: SealedBundle | None) -> int:
     if status == "complete" and bundle is not None:
         return ExitCode.OK
     return ExitCode.PARTIAL
-
-
-def _operator() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
 
 
 @contextlib.contextmanager
