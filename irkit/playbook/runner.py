@@ -170,8 +170,8 @@ class Runner:
         return result
 
     def run(self) -> RunResult:
-        self._start_event(False)
         bundle = self.open_bundle(RunInfo(self.run_id, self.playbook, self.target, self.case))
+        self._start_event(False)
         sink = bundle.sink
         actor = current_actor()
         sink.custody(
