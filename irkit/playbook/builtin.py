@@ -7,7 +7,7 @@ from typing import Any
 
 from irkit.engine.host import Host
 from irkit.errors import EnvironmentProblem
-from irkit.playbook import act_capture, notify, schema
+from irkit.playbook import act_capture, act_collect, notify, schema
 from irkit.playbook.actions import (
     ActionContext,
     ActionFunc,
@@ -35,6 +35,7 @@ def default_registry(host: Host) -> Registry:
         ActionSpec("notify.syslog", notify.syslog, "send a syslog line", False, 30),
         ActionSpec("bundle.seal", _seal, "seal the bundle (sign, hash)", False, 3600),
         *act_capture.specs(host),
+        *act_collect.specs(host),
     ]
     names = {s.name for s in specs}
     for name in schema.action_names():

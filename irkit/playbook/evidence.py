@@ -11,7 +11,7 @@ from irkit.bundle.manifest import CaseInfo
 from irkit.bundle.model import ArtifactSink, TargetInfo, safe_component
 from irkit.bundle.sshsig import Signer
 from irkit.bundle.writer import BundleWriter
-from irkit.engine.docker import get_container
+from irkit.collect.runner import resolve_targets, target_info
 from irkit.engine.host import Host
 from irkit.playbook.actions import EvidenceBundle, SealedBundle
 from irkit.playbook.runner import BundleOpener, RunInfo
@@ -53,8 +53,9 @@ def writer_opener(host: Host, settings: BundleSettings) -> BundleOpener:
     """Opens the bundle once the target is known to exist (else exit 2, nothing changed)."""
 
     def open_bundle(info: RunInfo) -> EvidenceBundle:
-        get_container(host.docker, info.target)  # unknown container: exit 2, nothing done
-        targets: tuple[TargetInfo, ...] = ()
+        targets = tuple(
+            target_info(host.docker, t) for t in resolve_targets(host.docker, [info.target])
+        )
         description = f"playbook {info.playbook.name} {info.playbook.version}".strip()
         case = CaseInfo(info.case, settings.examiner or current_actor().user, description)
         writer = BundleWriter(
