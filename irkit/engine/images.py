@@ -97,6 +97,7 @@ def busybox_rootfs(busybox: bytes, names: Iterable[str], *, links: bool = True) 
             info = tarfile.TarInfo(f"bin/{name}")
             info.type = tarfile.SYMTYPE if links else tarfile.LNKTYPE
             info.linkname = "busybox" if links else f"bin/{first}"
+            info.mode = 0o777 if links else 0o755  # a hard link's mode is the file's
             tar.addfile(info)
     return buf.getvalue()
 
