@@ -20,6 +20,8 @@ MAX_DEPTH = 16
 MAX_EVENTS = 20_000
 
 Path = tuple[str | int, ...]
+# libyaml's parser when present (3-4 times faster); it reports the same marks.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _COLLECTION_TAGS: dict[type[yaml.Node], str] = {
     yaml.MappingNode: "tag:yaml.org,2002:map",
     yaml.SequenceNode: "tag:yaml.org,2002:seq",
@@ -59,7 +61,7 @@ def _check_events(text: str) -> None:
     depth = 0
     count = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=_LOADER):
             count += 1
             if count > MAX_EVENTS:
                 raise YamlProblem(_line(event.start_mark), "document too large")
@@ -123,7 +125,7 @@ def load(text: str | bytes) -> LoadedYaml:
             raise YamlProblem(0, "file is not UTF-8 text") from e
     _check_events(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as e:
         raise YamlProblem(_line(e.problem_mark), f"invalid YAML: {e.problem}") from e
     if node is None:
