@@ -31,13 +31,19 @@ def test_unknown_artifact_is_a_usage_error_listing_the_known_ones() -> None:
 def test_an_add_on_artifact_slots_in(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("irkit.collect.base.REGISTRY", dict(REGISTRY))
     register(
-        Artifact("pcap", "packets", order=25, default=False, per_container=lambda c, t, s: None)
+        Artifact("memory", "memory", order=25, default=False, per_container=lambda c, t, s: None)
     )
-    assert [a.name for a in select(["netstat", "pcap", "processes"])] == [
+    assert [a.name for a in select(["netstat", "memory", "processes"])] == [
         "processes",
         "netstat",
-        "pcap",
+        "memory",
     ]
+
+
+def test_pcap_is_accepted_but_runs_in_the_background() -> None:
+    assert [a.name for a in select(["pcap", "inspect"])] == ["inspect"]
+    with pytest.raises(UsageError, match="unknown artifact: pcapp"):
+        select(["pcapp"])
     with pytest.raises(ValueError, match="exactly one"):
         register(Artifact("bad", "neither", order=1))
 
