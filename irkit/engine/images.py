@@ -26,11 +26,13 @@ _DIRS = {"bin": 0o755, "etc": 0o755, "tmp": 0o1777, "root": 0o700, "proc": 0o755
 _PT_INTERP = 3
 
 
-def has_image(client: docker.DockerClient, tag: str) -> bool:
-    try:
-        client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        return False
+def has_image(client: docker.DockerClient, name: str) -> bool:
+    """True when the engine has the image locally (nothing is pulled)."""
+    with engine_errors(f"looking up image {name}"):
+        try:
+            client.images.get(name)
+        except docker.errors.ImageNotFound:
+            return False
     return True
 
 
