@@ -8,14 +8,13 @@ Ctrl-C), so the packets of an interrupted response are kept too.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from irkit import capture
 from irkit.bundle.model import safe_component
+from irkit.capture.background import spool_dir
 from irkit.engine.host import Host
 from irkit.playbook.actions import ActionContext, ActionSpec
 from irkit.steps import StepSkipped
@@ -37,7 +36,7 @@ def start(host: Host, ctx: ActionContext, params: Mapping[str, Any]) -> dict[str
         bpf_filter=params.get("filter") or None,
     )
     notices: list[str] = []
-    folder = Path(tempfile.mkdtemp(prefix="irkit-pcap-"))
+    folder = spool_dir(host)
     name = f"{safe_component(ctx.target)}.pcap"
     try:
         session = capture.start_capture(host, ctx.target, options, folder / name, notices.append)
