@@ -259,7 +259,7 @@ class Runner:
 
     def _skip(self, step: PlannedStep, reason: str, sink: Any) -> StepOutcome:
         now = self.clock.now()
-        sink.record_step(StepRecord(step.spec.name, StepStatus.SKIPPED, now, now, reason))
+        sink.record_step(StepRecord(_manifest_name(step), StepStatus.SKIPPED, now, now, reason))
         outcome = StepOutcome(
             step.spec.index, step.spec.name, step.spec.action, StepStatus.SKIPPED, 0.0, reason
         )
@@ -312,7 +312,7 @@ class Runner:
         ctx: ActionContext,
     ) -> StepOutcome:
         ctx.sink.record_step(
-            StepRecord(step.spec.name, status, started, self.clock.now(), error, detail)
+            StepRecord(_manifest_name(step), status, started, self.clock.now(), error, detail)
         )
         duration = round(self.clock.monotonic() - t0, 3)
         outcome = StepOutcome(
@@ -422,3 +422,8 @@ def _ignoring_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _manifest_name(step: PlannedStep) -> str:
+    """Playbook steps are named apart from the artifact steps their actions record."""
+    return f"playbook:{step.spec.name}"

@@ -202,7 +202,7 @@ def test_run_log_and_playbook_go_into_the_bundle(h: Harness) -> None:
     assert logged[-1]["event"] == "sealing"
     assert b"contain.isolate" in h.bundle.members[PLAYBOOK_PATH]
     assert h.bundle.custody_log[0][0] == "run started"
-    assert [s.name for s in h.bundle.steps][:2] == ["cap", "isolate"]
+    assert [s.name for s in h.bundle.steps][:2] == ["playbook:cap", "playbook:isolate"]
     assert [t.name for t in h.bundle.added_targets] == ["web"]
 
 
