@@ -30,7 +30,7 @@ from irkit.bundle.manifest import CaseInfo, build_manifest, to_json_bytes
 from irkit.bundle.model import ArtifactRecord, StepRecord, TargetInfo
 from irkit.bundle.sshsig import Signer
 from irkit.engine.clock import Clock
-from irkit.errors import EnvironmentProblem, UsageError
+from irkit.errors import EnvironmentProblem, SinkBroken, UsageError
 
 FILE_BUFFER = 1024 * 1024
 
@@ -46,7 +46,7 @@ class SealedBundle:
     complete: bool
 
 
-class BundleWriteError(EnvironmentProblem):
+class BundleWriteError(SinkBroken):
     """The bundle file could not be written (disk full, I/O error)."""
 
 
