@@ -108,12 +108,14 @@ class CaptureSession:
             try:
                 state = api.inspect_container(self._target.id).get("State") or {}
             except docker.errors.NotFound:
-                self._request_stop("the target container was removed during the capture")
-                return
+                state = {"Status": "removing"}
             except (docker.errors.APIError, RequestException):
                 continue  # the engine may be busy or gone: the capture goes on
+            status = state.get("Status") or "not running"
+            if status == "removing":
+                self._request_stop("the target container was removed during the capture")
+                return
             if not state.get("Running"):
-                status = state.get("Status") or "not running"
                 self._request_stop(f"the target container stopped during the capture ({status})")
                 return
 

@@ -162,7 +162,7 @@ class Sidecar:
 def list_sidecars(client: docker.DockerClient) -> list[Sidecar]:
     with engine_errors("listing capture sidecars"):
         containers = client.containers.list(
-            all=True, filters={"label": f"{ROLE_LABEL}={ROLE_CAPTURE}"}
+            all=True, filters={"label": f"{ROLE_LABEL}={ROLE_CAPTURE}"}, ignore_removed=True
         )
     return [
         Sidecar(

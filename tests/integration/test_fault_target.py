@@ -76,7 +76,7 @@ def test_target_gone_mid_capture_ends_it_with_the_reason(
         "--capture-image", capture_image, "--no-pull", "--json",
     )  # fmt: skip
     try:
-        wait_for(out.exists, "the capture to start", 30)
+        wait_for(lambda: _sidecars(docker_client, victim.id) != [], "the capture sidecar", 30)
         time.sleep(2)  # some pings on the record
         if fate == "stopped":
             victim.kill()
@@ -94,7 +94,8 @@ def test_target_gone_mid_capture_ends_it_with_the_reason(
     )
     assert capture["packets"] > 0
     assert Path(f"{out}.sha256").read_text().split()[0] == capture["sha256"]
-    left = docker_client.containers.list(
-        all=True, filters={"label": f"irkit.capture.target={victim.id}"}
-    )
-    assert left == []
+    assert _sidecars(docker_client, victim.id) == []
+
+
+def _sidecars(client: Any, target_id: str) -> list[Any]:
+    return list(client.containers.list(all=True, filters={"label": f"irkit.capture.target={target_id}"}, ignore_removed=True))
