@@ -79,7 +79,8 @@ class CaptureSession:
         self._finished = threading.Event()
         self._reader = threading.Thread(target=self._pump, name="irkit-capture", daemon=True)
         self._reader.start()
-        threading.Thread(target=self._watch_target, name="irkit-capture-target", daemon=True).start()
+        watcher = threading.Thread(target=self._watch_target, name="irkit-target", daemon=True)
+        watcher.start()
         self._timer: threading.Timer | None = None
         if options.limits.seconds is not None:
             self._timer = threading.Timer(options.limits.seconds, self._request_stop, ["seconds"])

@@ -19,8 +19,8 @@ import pytest
 
 from irkit.capture import CaptureOptions, find_orphans, start_capture
 from irkit.capture.model import OWNER_LABEL, ROLE_LABEL, TARGET_LABEL
-from irkit.capture.sidecar import owner_tag
 from irkit.engine.host import real_host
+from irkit.engine.owner import owner_tag
 from tests.conftest import REPO_ROOT
 from tests.support import cleanup
 

@@ -89,8 +89,9 @@ def test_target_gone_mid_capture_ends_it_with_the_reason(
     assert_no_traceback(stderr)
     assert time.monotonic() - started < 30  # ended by the fate, not by --seconds
     capture = json.loads(stdout)["capture"]
-    assert f"the target container {'was removed' if fate == 'removed' else 'stopped'}" in (
-        capture["stop_reason"]
+    assert (
+        f"the target container {'was removed' if fate == 'removed' else 'stopped'}"
+        in (capture["stop_reason"])
     )
     assert capture["packets"] > 0
     assert Path(f"{out}.sha256").read_text().split()[0] == capture["sha256"]
@@ -98,4 +99,5 @@ def test_target_gone_mid_capture_ends_it_with_the_reason(
 
 
 def _sidecars(client: Any, target_id: str) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": f"irkit.capture.target={target_id}"}, ignore_removed=True))
+    label = f"irkit.capture.target={target_id}"
+    return list(client.containers.list(all=True, filters={"label": label}, ignore_removed=True))

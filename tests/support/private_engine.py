@@ -31,16 +31,17 @@ class PrivateEngine:
     def start(self, timeout: float = 30) -> docker.DockerClient:
         self.root.mkdir(parents=True, exist_ok=True)
         log = open(self.root / "dockerd.log", "wb")  # noqa: SIM115
+        argv = [
+            "dockerd",
+            "-H", self.host,
+            "--data-root", str(self.root / "data"),
+            "--exec-root", str(self.root / "exec"),
+            "--pidfile", str(self.pidfile),
+            "--bridge=none", "--iptables=false", "--ip6tables=false",
+            "--ip-forward=false", "--ip-masq=false",
+        ]  # fmt: skip
         self.process = subprocess.Popen(
-            [
-                "dockerd",
-                "-H", self.host,
-                "--data-root", str(self.root / "data"),
-                "--exec-root", str(self.root / "exec"),
-                "--pidfile", str(self.pidfile),
-                "--bridge=none", "--iptables=false", "--ip6tables=false",
-                "--ip-forward=false", "--ip-masq=false",
-            ],  # fmt: skip
+            argv,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
