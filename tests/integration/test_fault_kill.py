@@ -92,9 +92,12 @@ def test_killed_collection_with_capture_leaves_what_status_reports_and_cleans(
         ("pcap-spool", False),  # captured packets are evidence: kept, reported
     }
     assert not partial.exists()
-    assert docker_client.containers.list(
-        all=True, filters={"label": f"irkit.capture.target={victim.id}"}, ignore_removed=True
-    ) == []
+    assert (
+        docker_client.containers.list(
+            all=True, filters={"label": f"irkit.capture.target={victim.id}"}, ignore_removed=True
+        )
+        == []
+    )
     assert _kinds(_status(irkit_cli)) == {"pcap-spool": [spool]}
     sealed = irkit_cli("bundle", "seal", spool, "--out", str(tmp_path / "spool.zip"), "--no-sign")
     assert sealed.returncode == 0, sealed.stderr
@@ -108,7 +111,7 @@ def slow_restore(tmp_path: Path) -> Path:
     real = subprocess.run(["which", "iptables-restore"], capture_output=True, text=True)
     script = folder / "iptables-restore"
     script.write_text(
-        f"#!/bin/sh\n{real.stdout.strip()} \"$@\" || exit $?\n"
+        f'#!/bin/sh\n{real.stdout.strip()} "$@" || exit $?\n'
         f"echo $$ > {tmp_path}/applied\nexec sleep 60\n"
     )
     script.chmod(0o755)
