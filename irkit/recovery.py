@@ -47,13 +47,7 @@ def find_leftovers(host: Host, *, with_engine: bool = True) -> list[Leftover]:
     ]
     found += _spools(host.state_dir)
     if with_engine:
-        try:
-            found += [
-                Leftover(ORPHAN_SIDECAR, s.name, f"capture of {s.target[:12]} ({s.status})")
-                for s in find_orphans(host.docker)
-            ]
-        except IrkitError as e:
-            found.append(Leftover(UNCHECKED, "capture sidecars", e.message))
+        found += _sidecars(host, clean=False)
     return found
 
 
@@ -70,15 +64,24 @@ def clean_leftovers(host: Host) -> list[Leftover]:
         forget(w.note)
         if existed:
             result.append(Leftover(STALE_PARTIAL, str(w.partial), "removed", cleaned=True))
-    result += _spools(host.state_dir)
+    return result + _spools(host.state_dir) + _sidecars(host, clean=True)
+
+
+def _sidecars(host: Host, *, clean: bool) -> list[Leftover]:
+    """Orphaned capture sidecars, found or removed; an unreachable engine is said so."""
     try:
-        result += [
-            Leftover(ORPHAN_SIDECAR, s.name, "removed", cleaned=True)
-            for s in remove_orphans(host.docker)
-        ]
+        orphans = remove_orphans(host.docker) if clean else find_orphans(host.docker)
     except IrkitError as e:
-        result.append(Leftover(UNCHECKED, "capture sidecars", e.message))
-    return result
+        return [Leftover(UNCHECKED, "capture sidecars", e.message)]
+    return [
+        Leftover(
+            ORPHAN_SIDECAR,
+            s.name,
+            "removed" if clean else f"capture of {s.target[:12]} ({s.status})",
+            cleaned=clean,
+        )
+        for s in orphans
+    ]
 
 
 def _spools(state_dir: Path) -> list[Leftover]:

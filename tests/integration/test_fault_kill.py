@@ -19,17 +19,15 @@ from typing import Any
 import pytest
 
 from tests.integration.test_contain import irkit_rules
-from tests.support.faults import assert_no_traceback, grows_past, spawn, wait_for
+from tests.support.faults import (
+    assert_no_traceback,
+    big_file_container,
+    grows_past,
+    spawn,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-
-
-def _big(make_container: Callable[..., Any], mb: int) -> Any:
-    victim = make_container(
-        ["sh", "-c", f"dd if=/dev/zero of=/big bs=1M count={mb} && touch /ready; sleep 1d"]
-    )
-    wait_for(lambda: victim.exec_run(["test", "-f", "/ready"]).exit_code == 0, "the big file", 60)
-    return victim
 
 
 def _status(irkit_cli: Callable[..., Any], *args: str) -> dict[str, Any]:
@@ -54,7 +52,7 @@ def test_killed_collection_with_capture_leaves_what_status_reports_and_cleans(
     irkit_cli: Callable[..., Any],
     tmp_path: Path,
 ) -> None:
-    victim = _big(make_container, 400)
+    victim = big_file_container(make_container, 400)
     out = tmp_path / "b.zip"
     proc = spawn(
         state_dir, "collect", victim.name, "--out", str(out), "--no-sign",
@@ -157,7 +155,7 @@ def test_full_output_disk_leaves_nothing_and_containment_stays(
     irkit_cli: Callable[..., Any],
     tmpfs: Path,
 ) -> None:
-    victim = _big(make_container, 48)
+    victim = big_file_container(make_container, 48)
     assert irkit_cli("isolate", victim.name, "--case", iptables_guard).returncode == 0
     out = tmpfs / "b.zip"
     result = irkit_cli(

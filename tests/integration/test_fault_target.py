@@ -14,25 +14,24 @@ from typing import Any
 
 import pytest
 
-from tests.support.faults import assert_no_traceback, events, grows_past, spawn, wait_for
+from tests.support.faults import (
+    assert_no_traceback,
+    big_file_container,
+    events,
+    grows_past,
+    spawn,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 BIG_MB = 600
 
 
-def _big(make_container: Callable[..., Any]) -> Any:
-    victim = make_container(
-        ["sh", "-c", f"dd if=/dev/zero of=/big bs=1M count={BIG_MB} && touch /ready; sleep 1d"]
-    )
-    wait_for(lambda: victim.exec_run(["test", "-f", "/ready"]).exit_code == 0, "the big file", 60)
-    return victim
-
-
 def test_containers_removed_mid_collection(
     make_container: Callable[..., Any], state_dir: Path, irkit_cli, tmp_path: Path
 ) -> None:
-    big = _big(make_container)
+    big = big_file_container(make_container, BIG_MB)
     small = make_container()
     out = tmp_path / "b.zip"
     proc = spawn(

@@ -14,21 +14,25 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def spawn(state_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """`python -m irkit ARGS` in the background, as the irkit_cli fixture runs it."""
-    full_env = {
+def irkit_env(state_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment irkit runs in under test: its own state dir, no colour."""
+    return {
         **os.environ,
         "IRKIT_STATE_DIR": str(state_dir),
         "NO_COLOR": "1",
         "PYTHONPATH": str(REPO_ROOT),
-        **(env or {}),
+        **(extra or {}),
     }
+
+
+def spawn(state_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`python -m irkit ARGS` in the background, as the irkit_cli fixture runs it."""
     return subprocess.Popen(
         [sys.executable, "-m", "irkit", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=full_env,
+        env=irkit_env(state_dir, env),
     )
 
 
@@ -60,3 +64,12 @@ def events(stdout: str) -> Iterator[dict[str, Any]]:
 def assert_no_traceback(stderr: str) -> None:
     assert "Traceback" not in stderr, stderr
     assert "internal error" not in stderr, stderr
+
+
+def big_file_container(make_container: Callable[..., Any], mb: int) -> Any:
+    """A running victim holding an `mb` MiB file, so its export streams for a while."""
+    victim = make_container(
+        ["sh", "-c", f"dd if=/dev/zero of=/big bs=1M count={mb} && touch /ready; sleep 1d"]
+    )
+    wait_for(lambda: victim.exec_run(["test", "-f", "/ready"]).exit_code == 0, "the big file", 60)
+    return victim
