@@ -14,7 +14,6 @@ from irkit.engine.owner import owner_tag
 from irkit.recovery import find_leftovers
 
 
-
 def _host(tmp_path: Path) -> Host:
     return Host(SubprocessRunner(), SystemClock(), tmp_path / "state")
 
