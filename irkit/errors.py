@@ -75,6 +75,11 @@ class ToolMissing(EnvironmentProblem):
         self.tool = tool
 
 
+class SinkBroken(EnvironmentProblem):
+    """Evidence can no longer be written (disk full, I/O error): the run must stop,
+    since every later step would be lost too."""
+
+
 class EngineError(IrkitError):
     """The engine answered, but refused or failed an operation."""
 

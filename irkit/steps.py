@@ -7,7 +7,7 @@ from typing import Any
 
 from irkit.bundle.model import ArtifactSink, StepRecord, StepStatus
 from irkit.engine.clock import Clock
-from irkit.errors import IrkitError
+from irkit.errors import IrkitError, SinkBroken
 
 
 class StepSkipped(IrkitError):
@@ -20,7 +20,8 @@ def run_step(
     name: str,
     action: Callable[[], dict[str, Any] | None],
 ) -> StepRecord:
-    """Run `action`, record ok / failed / skipped with times, and never raise an IrkitError.
+    """Run `action`, record ok / failed / skipped with times, and never raise an IrkitError
+    but `SinkBroken` (nothing more can be written: the run must stop).
 
     `action` may return a detail dict for the manifest. Anything else than an
     IrkitError (a bug) still propagates after the step is recorded as failed.
@@ -28,6 +29,9 @@ def run_step(
     started = clock.now()
     try:
         detail = action() or {}
+    except SinkBroken as e:
+        sink.record_step(StepRecord(name, StepStatus.FAILED, started, clock.now(), e.message))
+        raise
     except StepSkipped as e:
         record = StepRecord(name, StepStatus.SKIPPED, started, clock.now(), e.message)
     except IrkitError as e:

@@ -18,6 +18,7 @@ import docker
 import pytest
 
 from tests.support import cleanup, images
+from tests.support.faults import irkit_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -128,19 +129,12 @@ def irkit_cli(state_dir: Path) -> Callable[..., subprocess.CompletedProcess[str]
         env: dict[str, str] | None = None,
         timeout: float = 300,
     ) -> subprocess.CompletedProcess[str]:
-        full_env = {
-            **os.environ,
-            "IRKIT_STATE_DIR": str(state_dir),
-            "NO_COLOR": "1",
-            "PYTHONPATH": str(REPO_ROOT),
-            **(env or {}),
-        }
         return subprocess.run(
             [sys.executable, "-m", "irkit", *args],
             input=input,
             capture_output=True,
             text=True,
-            env=full_env,
+            env=irkit_env(state_dir, env),
             timeout=timeout,
         )
 

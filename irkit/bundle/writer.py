@@ -23,14 +23,14 @@ from typing import Any, BinaryIO
 
 import pyzipper
 
-from irkit.bundle import layout
+from irkit.bundle import journal, layout
 from irkit.bundle.custody import Actor, CustodyChain, current_actor
 from irkit.bundle.facts import HostFacts, gather_host_facts
 from irkit.bundle.manifest import CaseInfo, build_manifest, to_json_bytes
 from irkit.bundle.model import ArtifactRecord, StepRecord, TargetInfo
 from irkit.bundle.sshsig import Signer
 from irkit.engine.clock import Clock
-from irkit.errors import EnvironmentProblem, UsageError
+from irkit.errors import EnvironmentProblem, SinkBroken, UsageError
 
 FILE_BUFFER = 1024 * 1024
 
@@ -46,7 +46,7 @@ class SealedBundle:
     complete: bool
 
 
-class BundleWriteError(EnvironmentProblem):
+class BundleWriteError(SinkBroken):
     """The bundle file could not be written (disk full, I/O error)."""
 
 
@@ -104,6 +104,7 @@ class BundleWriter:
         force: bool = False,
         host_facts: HostFacts | None = None,
         actor: Actor | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.path = Path(path)
         self.case = case
@@ -127,10 +128,11 @@ class BundleWriter:
         except FileExistsError as e:
             raise UsageError(
                 f"{self._partial} exists: another run is writing it, or one was killed",
-                hint="if no irkit run is writing this bundle, remove the .partial file",
+                hint="'irkit status' tells which; 'irkit status --clean' removes a killed run's",
             ) from e
         except OSError as e:
             raise EnvironmentProblem(f"cannot create {self._partial}: {e.strerror}") from e
+        self._note = journal.note(state_dir, self.bundle_id, self._partial) if state_dir else None
         self._raw = raw
         self._out = _HashingOutput(raw, self.path)
         self._zip = pyzipper.AESZipFile(
@@ -326,6 +328,7 @@ class BundleWriter:
             else:
                 os.unlink(self._partial)
         _fsync_dir(self.path.parent)
+        journal.forget(self._note)
 
     def _write_sidecar(self, digest: str) -> None:
         sidecar = layout.sidecar_path(self.path)
@@ -354,6 +357,7 @@ class BundleWriter:
         with contextlib.suppress(OSError):
             self._raw.close()
         self._partial.unlink(missing_ok=True)
+        journal.forget(self._note)
 
     # -- context manager -----------------------------------------------------
 

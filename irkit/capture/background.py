@@ -20,9 +20,11 @@ from irkit.capture.bundle import add_to_bundle
 from irkit.capture.model import CaptureOptions
 from irkit.capture.session import CaptureSession, start_capture
 from irkit.engine.host import Host
+from irkit.engine.owner import owner_tag
 from irkit.errors import IrkitError
 
 SPOOL_DIR = "spool"
+OWNER_FILE = "owner"
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,12 @@ class PcapTarget:
 
 
 def spool_dir(host: Host) -> Path:
+    """A new private folder, with an `owner` file naming this process."""
     root = host.state_dir / SPOOL_DIR
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return Path(tempfile.mkdtemp(prefix="pcap-", dir=root))
+    folder = Path(tempfile.mkdtemp(prefix="pcap-", dir=root))
+    (folder / OWNER_FILE).write_text(owner_tag() + "\n")
+    return folder
 
 
 class BackgroundCaptures:

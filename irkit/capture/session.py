@@ -13,7 +13,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import docker.errors
 from docker.models.containers import Container
+from requests.exceptions import RequestException
 
 from irkit.capture import select
 from irkit.capture.hostproc import HostSource
@@ -38,6 +40,7 @@ from irkit.errors import EnvironmentProblem, UsageError
 
 READY_TIMEOUT = 15.0
 JOIN_TIMEOUT = 30.0
+TARGET_POLL = 1.0
 
 
 def _ignore(_message: str) -> None:
@@ -76,6 +79,8 @@ class CaptureSession:
         self._finished = threading.Event()
         self._reader = threading.Thread(target=self._pump, name="irkit-capture", daemon=True)
         self._reader.start()
+        watcher = threading.Thread(target=self._watch_target, name="irkit-target", daemon=True)
+        watcher.start()
         self._timer: threading.Timer | None = None
         if options.limits.seconds is not None:
             self._timer = threading.Timer(options.limits.seconds, self._request_stop, ["seconds"])
@@ -94,6 +99,26 @@ class CaptureSession:
             with self._lock:
                 self._reason = self._reason or "tcpdump exited"
             self._finished.set()
+
+    def _watch_target(self) -> None:
+        """End the capture, saying why, when the target stops or is removed: its
+        network is gone, so tcpdump would otherwise listen to nothing until a limit."""
+        client = getattr(self._target, "client", None)
+        api = client.api if client is not None else None
+        while api is not None and not self._finished.wait(TARGET_POLL):
+            try:
+                state = api.inspect_container(self._target.id).get("State") or {}
+            except docker.errors.NotFound:
+                state = {"Status": "removing"}
+            except (docker.errors.APIError, RequestException):
+                continue  # the engine may be busy or gone: the capture goes on
+            status = state.get("Status") or "not running"
+            if status == "removing":
+                self._request_stop("the target container was removed during the capture")
+                return
+            if not state.get("Running"):
+                self._request_stop(f"the target container stopped during the capture ({status})")
+                return
 
     def _request_stop(self, reason: str) -> None:
         with self._lock:

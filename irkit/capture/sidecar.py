@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from typing import Any
 
 import docker
 import docker.errors
-import psutil
 from docker.models.containers import Container
 from docker.types import LogConfig
 from docker.utils.socket import STDOUT, frames_iter_no_tty
@@ -28,28 +26,13 @@ from requests.exceptions import RequestException
 from irkit.capture.model import OWNER_LABEL, ROLE_CAPTURE, ROLE_LABEL, TARGET_LABEL, Method
 from irkit.capture.source import StderrLog
 from irkit.engine.docker import engine_errors
+from irkit.engine.owner import owner_alive, owner_tag
 
 # NET_RAW and NET_ADMIN to capture. SETUID and SETGID only because Debian's and
 # Ubuntu's tcpdump always switch to their unprivileged 'tcpdump' user right
 # after opening the socket (which then leaves them with no capability at all).
 CAPABILITIES = ("NET_RAW", "NET_ADMIN", "SETUID", "SETGID")
 STOP_TIMEOUT = 10
-
-
-def owner_tag() -> str:
-    me = psutil.Process()
-    return f"{socket.gethostname()}:{me.pid}:{me.create_time():.3f}"
-
-
-def _owner_alive(tag: str) -> bool:
-    try:
-        hostname, pid, started = tag.rsplit(":", 2)
-        if hostname != socket.gethostname():
-            return True  # not ours to judge
-        process = psutil.Process(int(pid))
-        return f"{process.create_time():.3f}" == started
-    except (ValueError, psutil.Error):
-        return False
 
 
 class SidecarSource:
@@ -162,7 +145,7 @@ class Sidecar:
 def list_sidecars(client: docker.DockerClient) -> list[Sidecar]:
     with engine_errors("listing capture sidecars"):
         containers = client.containers.list(
-            all=True, filters={"label": f"{ROLE_LABEL}={ROLE_CAPTURE}"}
+            all=True, filters={"label": f"{ROLE_LABEL}={ROLE_CAPTURE}"}, ignore_removed=True
         )
     return [
         Sidecar(
@@ -178,7 +161,7 @@ def list_sidecars(client: docker.DockerClient) -> list[Sidecar]:
 
 def find_orphans(client: docker.DockerClient) -> list[Sidecar]:
     """Capture sidecars whose irkit process is gone (what `irkit status` reports)."""
-    return [s for s in list_sidecars(client) if not _owner_alive(s.owner)]
+    return [s for s in list_sidecars(client) if not owner_alive(s.owner)]
 
 
 def remove_orphans(client: docker.DockerClient) -> list[Sidecar]:

@@ -172,15 +172,27 @@ def collect_command(
         _Display(out) as display,
     ):
         result = collect(host, containers, writer, names, options, on_event=display)
-        sealed = writer.seal()
+        lost = result.engine_lost and f"the Docker engine stopped answering: {result.engine_lost}"
+        sealed = writer.seal(complete=not lost, reason=lost or None)
     failed = [s.name for s in result.failed()]
     if out.json_mode:
-        out.event({"event": "result", "ok": result.ok, "bundle": sealed, "failed_steps": failed})
+        out.event(
+            {
+                "event": "result",
+                "ok": result.ok and not lost,
+                "bundle": sealed,
+                "failed_steps": failed,
+                "incomplete_reason": lost or None,
+            }
+        )
     else:
         out.say(f"collected {sealed.artifact_count} artifacts into [bold]{sealed.path}[/]")
         out.say(f"  sha256 {sealed.sha256}  size {sealed.size}")
         if failed:
             out.warn(f"{len(failed)} steps failed: {', '.join(failed)} (see the manifest)")
+    if lost:
+        out.warn(f"the bundle is sealed as INCOMPLETE: {lost}")
+        return ExitCode.ENVIRONMENT
     return ExitCode.OK if result.ok else ExitCode.PARTIAL
 
 

@@ -143,16 +143,31 @@ def unblock_command(
 
 
 @click.command("status")
+@click.option(
+    "--clean",
+    "clean_up",
+    is_flag=True,
+    help="Remove what killed runs left: .partial bundles, orphaned capture sidecars.",
+)
 @pass_output
-def status_command(out: Output) -> int:
-    """Isolated containers, blocked addresses, and drift from the host."""
+def status_command(out: Output, clean_up: bool) -> int:
+    """Isolated containers, blocked addresses, drift from the host, and the
+    leftovers of killed runs (partial bundles, capture sidecars, pcap spools)."""
     from irkit.contain import status
+    from irkit.recovery import clean_leftovers, find_leftovers
 
-    report = status(real_host())
+    host = real_host()
+    report = status(host)
+    leftovers = clean_leftovers(host) if clean_up else find_leftovers(host)
+    remaining = [left for left in leftovers if not left.cleaned]
     if out.json_mode:
-        out.data({"ok": True, "clean": report.clean, **_fields(report)})
+        document = {"ok": True, "clean": report.clean and not remaining, **_fields(report)}
+        out.data({**document, "leftovers": to_jsonable(leftovers)})
     else:
         _print_status(out, report)
+        for left in leftovers:
+            verb = "cleaned" if left.cleaned else "leftover"
+            out.say(f"{verb}: {left.kind}: {left.subject}: {left.detail}", markup=False)
     return ExitCode.OK
 
 

@@ -154,4 +154,5 @@ def open_writer(
     """A BundleWriter for OUT with the options' key, password, case and force."""
     arguments = writer_arguments(options, host)
     facts = gather_host_facts(host, with_engine=with_engine)
-    return BundleWriter(out, case_info(options, host, description), host_facts=facts, **arguments)
+    case = case_info(options, host, description)
+    return BundleWriter(out, case, host_facts=facts, state_dir=host.state_dir, **arguments)

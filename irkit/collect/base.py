@@ -99,6 +99,7 @@ class CollectContext:
     explicit: frozenset[str] = frozenset()
     on_event: Callable[[ProgressEvent], None] | None = None
     step: str = ""
+    engine_lost: str | None = None  # why the engine stopped answering, once it has
 
     def counting(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """Pass chunks through, reporting bytes so far for the progress display."""

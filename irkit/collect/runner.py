@@ -4,6 +4,12 @@ Artifacts run in order of volatility (processes and sockets first, export
 last), each over every container before the next, so the most volatile
 evidence of all targets is taken early. Every step is recorded, ok, failed or
 skipped; the containers are never started, stopped or changed.
+
+Each container's state is read again before each of its steps, so one removed
+part-way has its remaining steps failed with the reason (one stopped part-way
+has those that need it running skipped, with the reason); once the
+engine stops answering, every remaining step is skipped and the result says
+why (the caller seals the bundle as incomplete).
 """
 
 from __future__ import annotations
@@ -28,10 +34,10 @@ from irkit.collect.base import (
     Target,
     select,
 )
-from irkit.engine.docker import engine_errors, get_container
+from irkit.engine.docker import engine_answers, engine_errors, get_container
 from irkit.engine.host import Host
 from irkit.engine.procfs import ProcFS
-from irkit.errors import IrkitError, UsageError
+from irkit.errors import EngineError, IrkitError, UsageError
 from irkit.steps import StepSkipped, run_step
 
 CONTAINERS_DIR = "containers"
@@ -41,6 +47,7 @@ CONTAINERS_DIR = "containers"
 class CollectionResult:
     targets: tuple[TargetInfo, ...]
     steps: tuple[StepRecord, ...]
+    engine_lost: str | None = None  # set when the engine stopped answering part-way
 
     @property
     def ok(self) -> bool:
@@ -121,12 +128,14 @@ def collect(
     for record in captures.steps:
         _announce(ctx, record)
     steps.extend(captures.steps)
+    if ctx.engine_lost is None:  # a stream cut by a dying engine may have ended quietly
+        ctx.engine_lost = engine_answers(host.docker)
     kinds = ", ".join([*(a.name for a in chosen), *([PCAP] if pcap_targets else [])])
     for target in targets:
         sink.custody(
             "collected", f"container {target.name} ({target.id}) by irkit {__version__}: {kinds}"
         )
-    return CollectionResult(infos, tuple(steps))
+    return CollectionResult(infos, tuple(steps), ctx.engine_lost)
 
 
 def _pcap_targets(
@@ -162,9 +171,22 @@ def _run_one(
     assert collector is not None
 
     def action() -> Detail:
+        _refresh(ctx, target)
         return {"container": target.id, **(collector(ctx, target, sink) or {})}
 
     return _run(ctx, sink, f"{artifact.name}:{target.name}", action)
+
+
+def _refresh(ctx: CollectContext, target: Target) -> None:
+    """Read the container's state again: it may have stopped or gone since the last step."""
+    try:
+        with engine_errors(f"inspect {target.name}"):
+            state = ctx.host.docker.api.inspect_container(target.id).get("State") or {}
+    except EngineError as e:
+        if "not found" in e.message:
+            raise EngineError(f"container {target.name} was removed during the collection") from e
+        raise
+    target.attrs["State"] = state
 
 
 def _run(
@@ -173,10 +195,18 @@ def _run(
     ctx.step = name
     if ctx.on_event is not None:
         ctx.on_event(ProgressEvent("start", name))
-    record = run_step(sink, ctx.host.clock, name, action)
+    record = run_step(sink, ctx.host.clock, name, partial(_unless_engine_lost, ctx, action))
+    if record.status is StepStatus.FAILED and ctx.engine_lost is None:
+        ctx.engine_lost = engine_answers(ctx.host.docker)
     if ctx.on_event is not None:
         ctx.on_event(ProgressEvent("done", name, record=record))
     return record
+
+
+def _unless_engine_lost(ctx: CollectContext, action: Callable[[], Detail]) -> Detail:
+    if ctx.engine_lost is not None:
+        raise StepSkipped(f"the Docker engine stopped answering: {ctx.engine_lost}")
+    return action()
 
 
 def _announce(ctx: CollectContext, record: StepRecord) -> None:

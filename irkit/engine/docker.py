@@ -12,7 +12,9 @@ from contextlib import contextmanager
 import docker
 import docker.errors
 from docker.models.containers import Container
+from docker.utils.socket import SocketError
 from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import RequestException
 
 from irkit.errors import ContainerNotFound, EngineError, EngineUnavailable
 
@@ -40,8 +42,22 @@ def engine_errors(what: str) -> Iterator[None]:
         raise EngineError(f"{what}: {_explanation(e)}") from e
     except RequestsConnectionError as e:
         raise EngineUnavailable(_first_line(e)) from e
+    except (RequestException, SocketError) as e:
+        # A stream cut short (engine killed, container removed): whether the
+        # engine is gone is for the caller to ask (`engine_answers`).
+        raise EngineError(f"{what}: the engine's stream broke: {_first_line(e)}") from e
     except docker.errors.DockerException as e:
         raise EngineError(f"{what}: {_first_line(e)}") from e
+
+
+def engine_answers(client: docker.DockerClient, timeout: float = 5) -> str | None:
+    """None when the engine answers a ping, else why not (one line)."""
+    api = client.api
+    try:
+        response = api.get(f"{api.base_url}/_ping", timeout=timeout)
+    except RequestException as e:
+        return _first_line(e)
+    return None if response.ok else f"ping answered {response.status_code}"
 
 
 def get_container(client: docker.DockerClient, ref: str) -> Container:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,10 +17,10 @@ import pytest
 
 from irkit.capture import CaptureOptions, find_orphans, start_capture
 from irkit.capture.model import OWNER_LABEL, ROLE_LABEL, TARGET_LABEL
-from irkit.capture.sidecar import owner_tag
 from irkit.engine.host import real_host
-from tests.conftest import REPO_ROOT
+from irkit.engine.owner import owner_tag
 from tests.support import cleanup
+from tests.support.faults import spawn
 
 pytestmark = pytest.mark.docker
 
@@ -86,15 +84,7 @@ def wait_for_sidecar(client: docker.DockerClient, target_id: str) -> None:
 
 
 def popen_irkit(state_dir: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "IRKIT_STATE_DIR": str(state_dir), "NO_COLOR": "1"}
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    return subprocess.Popen(
-        [sys.executable, "-m", "irkit", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    return spawn(state_dir, *args)
 
 
 def sidecar_cli(

@@ -40,7 +40,9 @@ def remove_rules(comment_prefix: str) -> list[str]:
 
 def remove_labelled(client: docker.DockerClient, label: str) -> None:
     """Remove containers, then networks, carrying `label` (key=value)."""
-    for container in client.containers.list(all=True, filters={"label": label}):
+    for container in client.containers.list(
+        all=True, filters={"label": label}, ignore_removed=True
+    ):
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True, v=True)
     for network in client.networks.list(filters={"label": label}):

@@ -25,8 +25,8 @@ from irkit.capture.model import is_filter_error, parse_counters, tcpdump_args, t
 from irkit.capture.pcap import CaptureStreamError, PcapSpooler
 from irkit.capture.select import choose
 from irkit.capture.session import CaptureSession
-from irkit.capture.sidecar import _owner_alive, owner_tag
 from irkit.engine.clock import SystemClock
+from irkit.engine.owner import owner_alive, owner_tag
 from irkit.errors import EnvironmentProblem, ExitCode
 
 HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 276)
@@ -211,10 +211,10 @@ def test_nothing_available_is_exit_4_naming_three_ways() -> None:
 
 
 def test_owner_tag_of_a_live_and_a_dead_process() -> None:
-    assert _owner_alive(owner_tag())
+    assert owner_alive(owner_tag())
     host, pid, _started = owner_tag().rsplit(":", 2)
-    assert not _owner_alive(f"{host}:{pid}:1.000")
-    assert not _owner_alive("garbage")
+    assert not owner_alive(f"{host}:{pid}:1.000")
+    assert not owner_alive("garbage")
 
 
 def test_ldd_paths_and_image_tar() -> None:
