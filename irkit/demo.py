@@ -169,13 +169,15 @@ def teardown(host: Host, run: str, scenario: Scenario | None) -> tuple[str, ...]
                 undo()
     client = host.docker
     with engine_errors("removing the demo scenario"):
-        for container in client.containers.list(all=True, filters={"label": label}):
+        for container in client.containers.list(
+            all=True, filters={"label": label}, ignore_removed=True
+        ):
             container.remove(force=True, v=True)
         for network in client.networks.list(filters={"label": label}):
             network.remove()
     dump = host.commands.run(["iptables-save"], check=False).stdout.decode()
     leftovers = [line for line in dump.splitlines() if f"irkit:demo-{run}:" in line]
-    remaining = client.containers.list(all=True, filters={"label": label})
+    remaining = client.containers.list(all=True, filters={"label": label}, ignore_removed=True)
     return tuple(leftovers + [f"container {c.name}" for c in remaining])
 
 

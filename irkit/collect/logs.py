@@ -12,25 +12,24 @@ from datetime import datetime
 
 from irkit.bundle.model import ArtifactSink
 from irkit.collect.base import Artifact, CollectContext, Detail, Target, register
-from irkit.engine.docker import engine_errors
+from irkit.engine.docker import log_stream
 
-SOURCE = "docker logs (engine API, timestamps)"
+SOURCE = "docker logs (engine API GET /containers/ID/logs, timestamps)"
 STREAMS = ("stdout", "stderr")
 
 
 def _stream(ctx: CollectContext, target: Target, name: str) -> Iterator[bytes]:
-    with engine_errors(f"docker logs --{name}"):
-        chunks = ctx.host.docker.api.logs(
+    tty = bool(target.attrs.get("Config", {}).get("Tty"))
+    return ctx.counting(
+        log_stream(
+            ctx.host.docker,
             target.id,
-            stdout=name == "stdout",
-            stderr=name == "stderr",
-            stream=True,
-            timestamps=True,
-            follow=False,
+            stream=name,
+            tty=tty,
             since=_epoch(ctx.options.since),
             until=_epoch(ctx.options.until),
         )
-        yield from ctx.counting(chunks)
+    )
 
 
 def _epoch(moment: datetime | None) -> float | None:

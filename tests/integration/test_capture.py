@@ -70,7 +70,9 @@ def assert_sha256(path: Path, expected: str) -> None:
 
 
 def sidecars(client: docker.DockerClient, target_id: str) -> list[Any]:
-    return client.containers.list(all=True, filters={"label": f"{TARGET_LABEL}={target_id}"})
+    return client.containers.list(
+        all=True, filters={"label": f"{TARGET_LABEL}={target_id}"}, ignore_removed=True
+    )
 
 
 def wait_for_sidecar(client: docker.DockerClient, target_id: str) -> None:
