@@ -13,6 +13,7 @@ import enum
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,6 +46,20 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return value
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters (newlines, escape sequences) shown escaped:
+    a hostile name can neither split an error line nor drive the terminal."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
+def untrusted(text: object) -> str:
+    """A value from evidence or a bundle, made safe to print with rich markup on."""
+    return escape(one_line(str(text)))
 
 
 def colour_allowed(stream: Any) -> bool:
