@@ -75,6 +75,9 @@ class Seed:
     policy: TrustPolicy
     password: bytes | None
 
+    def __repr__(self) -> str:
+        return f"Seed({'aes' if self.password else 'plain'}, {len(self.data)} bytes)"
+
 
 def build_seed(workdir: Path, password: bytes | None = None) -> Seed:
     signer = new_signer()
@@ -188,7 +191,12 @@ GARBAGE_DOCUMENTS = [
 def manifest_change(draw: st.DrawFn, manifest: bytes) -> bytes:
     if draw(st.booleans()):
         return draw(st.sampled_from(GARBAGE_DOCUMENTS))
-    document: dict[str, Any] = json.loads(manifest)
+    try:
+        document: dict[str, Any] = json.loads(manifest)
+    except ValueError:  # an earlier change already broke it
+        document = {}
+    if not isinstance(document, dict):
+        document = {}
     for key in draw(st.lists(st.sampled_from(MANIFEST_KEYS), min_size=1, max_size=3)):
         document[key] = draw(json_values)
     if draw(st.booleans()) and isinstance(document.get("artifacts"), list):
