@@ -88,7 +88,7 @@ def check_chain(data: bytes, bundle_id: str | None) -> ChainCheck:
     for number, line in enumerate(raw_lines, start=1):
         try:
             event = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nested too deep
             failures.append(f"custody line {number} is not JSON")
             prev = line_hash(line)
             continue

@@ -183,3 +183,12 @@ def test_special_files_never_hang_or_crash(
     assert "regular file" in err or "is a directory" in err
     code, _, err = hostile.run_cli(["bundle", "show", str(bundle)])
     assert code in ((0,) if kind.startswith("sidecar") else (2, 3)) and "Traceback" not in err
+
+
+def test_deeply_nested_custody_line_is_a_failure_not_a_crash(seeds: dict[str, Seed]) -> None:
+    """Found by the fuzzer: `[[[[...` in custody.jsonl raised RecursionError (exit 70)."""
+    seed = seeds["plain"]
+    members = [hostile.Member(n, d) for n, d in seed.members.items()]
+    custody = next(m for m in members if m.name == "custody.jsonl")
+    custody.data += b"[" * 100_000 + b"]" * 100_000 + b"\n"
+    check_case(Case("nested custody", hostile.write_zip(members), False), seed)
