@@ -42,18 +42,13 @@ def docker_client() -> Iterator[docker.DockerClient]:
 
 
 @pytest.fixture(scope="session")
-def image_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("images")
+def victim_image(docker_client: docker.DockerClient) -> str:
+    return images.ensure_victim_image(docker_client)
 
 
 @pytest.fixture(scope="session")
-def victim_image(docker_client: docker.DockerClient, image_workdir: Path) -> str:
-    return images.ensure_victim_image(docker_client, image_workdir)
-
-
-@pytest.fixture(scope="session")
-def noshell_image(docker_client: docker.DockerClient, image_workdir: Path) -> str:
-    return images.ensure_noshell_image(docker_client, image_workdir)
+def noshell_image(docker_client: docker.DockerClient) -> str:
+    return images.ensure_noshell_image(docker_client)
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,6 @@ Layout documented in docs/bundle-format.md (format version 1).
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +15,7 @@ from irkit.bundle.facts import HostFacts
 from irkit.bundle.layout import FORMAT_NAME, FORMAT_VERSION
 from irkit.bundle.model import ArtifactRecord, StepRecord, TargetInfo
 from irkit.engine.clock import rfc3339
+from irkit.jsonable import to_jsonable
 
 
 @dataclass(frozen=True)
@@ -26,22 +25,6 @@ class CaseInfo:
     case_id: str
     examiner: str
     description: str = ""
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return rfc3339(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(v) for v in value]
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return value
 
 
 def utf8_json(text: str) -> bytes:
@@ -56,7 +39,9 @@ def utf8_json(text: str) -> bytes:
 
 def to_json_bytes(document: Any) -> bytes:
     """Stable, readable JSON for members (dataclasses, datetimes and enums allowed)."""
-    text = json.dumps(_plain(document), indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    text = json.dumps(
+        to_jsonable(document), indent=2, sort_keys=True, ensure_ascii=False, default=str
+    )
     return utf8_json(text) + b"\n"
 
 
@@ -81,8 +66,8 @@ def build_manifest(
         "tool": {"name": TOOL_NAME, "version": __version__},
         "bundle_id": bundle_id,
         "case": {"id": case.case_id, "examiner": case.examiner, "description": case.description},
-        "host": _plain(host),
-        "targets": _plain(targets),
+        "host": to_jsonable(host),
+        "targets": to_jsonable(targets),
         "started": rfc3339(started),
         "ended": rfc3339(ended),
         "complete": complete,
@@ -90,6 +75,6 @@ def build_manifest(
         "signed": signer is not None,
         "signer": signer,
         "encrypted": encrypted,
-        "steps": _plain(steps),
-        "artifacts": _plain(artifacts),
+        "steps": to_jsonable(steps),
+        "artifacts": to_jsonable(artifacts),
     }

@@ -12,7 +12,7 @@ from requests.exceptions import RequestException
 from irkit import config
 from irkit.capture.model import CaptureOptions, Method
 from irkit.engine.commands import CommandRunner
-from irkit.engine.docker import engine_errors
+from irkit.engine.images import has_image
 from irkit.errors import EnvironmentProblem
 
 Notice = Callable[[str], None]
@@ -22,15 +22,6 @@ Notice = Callable[[str], None]
 class Plan:
     method: Method
     image: str | None = None
-
-
-def has_image(client: docker.DockerClient, name: str) -> bool:
-    with engine_errors(f"looking up image {name}"):
-        try:
-            client.images.get(name)
-        except docker.errors.ImageNotFound:
-            return False
-    return True
 
 
 def host_available(commands: CommandRunner) -> bool:

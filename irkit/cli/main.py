@@ -10,19 +10,17 @@ from collections.abc import Sequence
 import click
 
 from irkit import __version__
-from irkit.cli.commands import register_all
+from irkit.cli.commands import LazyGroup
 from irkit.cli.output import Output, State, one_line, verbose_option
 from irkit.errors import ExitCode, IrkitError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="irkit")
 @verbose_option
 def cli() -> None:
     """irkit: contain a compromised container, capture its evidence, seal and verify it."""
 
-
-register_all(cli)
 
 # Evidence, state and audit files are for root's eyes: nothing irkit creates
 # is group- or world-readable unless it says so (an extracted bundle's folder).

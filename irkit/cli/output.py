@@ -8,44 +8,21 @@ NO_COLOR.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import functools
 import json
 import os
 import re
 import sys
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
+from irkit.jsonable import to_jsonable as to_jsonable  # re-exported for the CLI modules
+
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def to_jsonable(value: Any) -> Any:
-    """Dataclasses, enums, paths and datetimes to plain JSON types."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, datetime):
-        from irkit.engine.clock import rfc3339
-
-        return rfc3339(value)
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return value
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

@@ -266,3 +266,38 @@ def test_sigkill_orphan_is_reported_then_removed_by_the_next_run(
     assert result.returncode == 0, result.stderr
     assert f"removed orphaned capture sidecar {left.name}" in result.stderr
     assert sidecars(docker_client, victim.id) == []
+
+
+def test_capture_of_an_isolated_container_sees_its_dropped_attempts(
+    pair: tuple[Any, str, str],
+    capture_image: str,
+    irkit_cli: Callable[..., Any],
+    iptables_guard: str,
+    tmp_path: Path,
+) -> None:
+    """The firewall drops after the veth: the pcap shows the attempts, and no reply."""
+    victim, victim_ip, peer_ip = pair
+    isolated = irkit_cli("isolate", victim.name, "--case", iptables_guard, "--json")
+    assert isolated.returncode == 0, isolated.stderr
+    attempt = victim.exec_run(["ping", "-c", "3", "-i", "0.2", "-W", "1", peer_ip])
+    assert attempt.exit_code != 0, "the isolated victim still reached its peer"
+    victim.exec_run(["ping", "-c", "40", "-i", "0.25", "-W", "1", peer_ip], detach=True)
+    pcap = tmp_path / "isolated.pcap"
+    capture = irkit_cli(
+        "capture",
+        victim.name,
+        "--out",
+        str(pcap),
+        "--seconds",
+        "3",
+        "--capture-image",
+        capture_image,
+        "--filter",
+        "icmp",
+    )
+    assert capture.returncode == 0, capture.stderr
+    text = read_pcap(pcap)
+    assert f"{victim_ip} > {peer_ip}: ICMP echo request" in text
+    assert f"{peer_ip} > {victim_ip}: ICMP echo reply" not in text
+    released = irkit_cli("release", victim.name, "--json")
+    assert released.returncode == 0, released.stderr
