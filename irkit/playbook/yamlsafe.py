@@ -77,6 +77,8 @@ def _check_events(text: str) -> None:
                 depth -= 1
     except yaml.MarkedYAMLError as e:
         raise YamlProblem(_line(e.problem_mark), f"invalid YAML: {e.problem}") from e
+    except yaml.YAMLError as e:  # the reader's refusals (control characters) carry no mark
+        raise YamlProblem(0, f"invalid YAML: {e}") from e
 
 
 class _Converter:
@@ -112,6 +114,8 @@ class _Converter:
             return self._scalars.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as e:
             raise YamlProblem(_line(node.start_mark), f"invalid value: {e.problem}") from e
+        except (ValueError, OverflowError) as e:  # 5000-digit integers, 2001-13-45 dates
+            raise YamlProblem(_line(node.start_mark), f"invalid value: {e}") from e
 
 
 def load(text: str | bytes) -> LoadedYaml:
