@@ -86,7 +86,7 @@ def wrong_types(draw: st.DrawFn) -> str:
     return yaml.safe_dump(document, allow_unicode=True)
 
 
-def _fuzz(strategy: st.SearchStrategy[str], examples: int) -> dict[str, int]:
+def fuzz_playbooks(strategy: st.SearchStrategy[str], examples: int) -> dict[str, int]:
     outcomes = {"ok": 0, "error": 0}
 
     @settings(
@@ -110,14 +110,14 @@ STRATEGIES = {
 
 @pytest.mark.parametrize("kind", list(STRATEGIES))
 def test_fuzz_playbook_loader(kind: str) -> None:
-    outcomes = _fuzz(STRATEGIES[kind], FAST_EXAMPLES)
+    outcomes = fuzz_playbooks(STRATEGIES[kind], FAST_EXAMPLES)
     assert sum(outcomes.values()) == FAST_EXAMPLES
     assert outcomes["error"]  # the fuzzer does reach the refusals
 
 
 @pytest.mark.slow
 def test_fuzz_playbook_loader_many() -> None:
-    total = sum(sum(_fuzz(s, SLOW_EXAMPLES).values()) for s in STRATEGIES.values())
+    total = sum(sum(fuzz_playbooks(s, SLOW_EXAMPLES).values()) for s in STRATEGIES.values())
     print(f"\nplaybook fuzz: {total} cases")
 
 
