@@ -57,17 +57,22 @@ def _members(bundle: Path) -> dict[str, bytes]:
         return {name: zf.read(name) for name in zf.namelist()}
 
 
+@pytest.fixture
+def key(irkit_cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path) -> Path:
+    """A signing key made by `irkit keys generate` (its folder holds the .pub)."""
+    assert irkit_cli("keys", "generate", "--out", str(tmp_path / "keys")).returncode == 0
+    return tmp_path / "keys" / "irkit_ed25519"
+
+
 def test_secrets_never_reach_bundle_state_audit_or_output(
     make_container: Callable[..., Any],
     irkit_cli: Callable[..., subprocess.CompletedProcess[str]],
+    key: Path,
     state_dir: Path,
     iptables_guard: str,
     tmp_path: Path,
 ) -> None:
     victim = make_container()
-    keys = tmp_path / "keys"
-    assert irkit_cli("keys", "generate", "--out", str(keys)).returncode == 0
-    key = keys / "irkit_ed25519"
     secrets = [PASSWORD, *_private_secrets(key)]
     password_file = tmp_path / "pw"
     password_file.write_bytes(PASSWORD + b"\n")
@@ -134,13 +139,13 @@ def test_secrets_never_reach_bundle_state_audit_or_output(
 def test_files_irkit_writes_are_private(
     make_container: Callable[..., Any],
     irkit_cli: Callable[..., subprocess.CompletedProcess[str]],
+    key: Path,
     state_dir: Path,
     iptables_guard: str,
     tmp_path: Path,
 ) -> None:
     victim = make_container()
-    keys = tmp_path / "keys"
-    assert irkit_cli("keys", "generate", "--out", str(keys)).returncode == 0
+    keys = key.parent
     bundle = tmp_path / "b.zip"
     assert irkit_cli("isolate", victim.name, "--case", iptables_guard).returncode == 0
     assert irkit_cli("release", victim.name).returncode == 0
