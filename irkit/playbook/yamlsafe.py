@@ -9,6 +9,7 @@ is composed and converted by hand, recording the line of every value.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,11 +112,17 @@ class _Converter:
         if not isinstance(node, yaml.ScalarNode):
             raise YamlProblem(_line(node.start_mark), "keys must be plain strings")
         try:
-            return self._scalars.construct_object(node, deep=True)
+            value = self._scalars.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as e:
             raise YamlProblem(_line(node.start_mark), f"invalid value: {e.problem}") from e
         except (ValueError, OverflowError) as e:  # 5000-digit integers, 2001-13-45 dates
             raise YamlProblem(_line(node.start_mark), f"invalid value: {e}") from e
+        # Playbooks are JSON data: a date-like value is its text; binary has no place.
+        if isinstance(value, (datetime.date, datetime.datetime)):
+            return str(node.value)
+        if isinstance(value, bytes):
+            raise YamlProblem(_line(node.start_mark), "binary values are not allowed")
+        return value
 
 
 def load(text: str | bytes) -> LoadedYaml:

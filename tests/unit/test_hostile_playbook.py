@@ -134,6 +134,8 @@ BOMBS = {
     "long scalar": "name: " + "x" * 250_000,
     "huge integer": "name: x\nversion: " + "9" * 100_000,
     "impossible date": "name: x\nversion: 2001-13-45\n",
+    "binary": "!!binary ",
+    "binary name": "name: !!binary aGVsbG8=\nsteps: []\n",
     "python object tag": "name: !!python/object/apply:os.system ['touch " + str(CANARY) + "']",
     "python name tag": "name: !!python/name:os.system\n",
     "unknown collection tag": "name: !!python/tuple [1, 2]\n",
@@ -146,6 +148,13 @@ BOMBS = {
     "scalar document": "just text",
     "list document": "- a\n- b\n",
 }
+
+
+def test_a_date_like_value_is_its_text() -> None:
+    """Found by the fuzzer: a date (or binary) value crashed schema validation."""
+    text = SHIPPED[0].replace('version: "1"', "version: 2001-12-14")
+    assert "2001-12-14" in text
+    assert parse(text).version == "2001-12-14"
 
 
 @pytest.mark.parametrize("name", list(BOMBS))
