@@ -25,6 +25,15 @@ def signing_key_path() -> Path | None:
     return Path(value) if value else None
 
 
+SECRET_VARIABLES = ("IRKIT_BUNDLE_PASSWORD",)
+
+
+def child_environment() -> dict[str, str]:
+    """The environment for host commands irkit starts: without its secrets, so a
+    password never shows in /proc/PID/environ of iptables, nsenter or tcpdump."""
+    return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
+
+
 def bundle_password() -> bytes | None:
     """IRKIT_BUNDLE_PASSWORD, never a command-line argument."""
     value = os.environ.get("IRKIT_BUNDLE_PASSWORD")

@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from irkit.bundle.manifest import utf8_json
 from irkit.engine.clock import Clock, rfc3339
 
 MAX_LINES = 100_000
@@ -61,7 +62,7 @@ class CustodyChain:
             **extra,
         }
         line = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        self.lines.append(line.encode() + b"\n")
+        self.lines.append(utf8_json(line) + b"\n")
         return event
 
     def text(self) -> bytes:
@@ -87,7 +88,7 @@ def check_chain(data: bytes, bundle_id: str | None) -> ChainCheck:
     for number, line in enumerate(raw_lines, start=1):
         try:
             event = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nested too deep
             failures.append(f"custody line {number} is not JSON")
             prev = line_hash(line)
             continue

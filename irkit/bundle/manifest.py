@@ -27,12 +27,22 @@ class CaseInfo:
     description: str = ""
 
 
+def utf8_json(text: str) -> bytes:
+    """JSON text as UTF-8, keeping lone surrogates as JSON escapes (\\udcXX).
+
+    Names, command lines and environments read from a hostile container may
+    not be UTF-8; Python carries their bytes as lone surrogates, which strict
+    UTF-8 cannot encode. As escapes they stay valid JSON and exact.
+    """
+    return text.encode("utf-8", "backslashreplace")
+
+
 def to_json_bytes(document: Any) -> bytes:
     """Stable, readable JSON for members (dataclasses, datetimes and enums allowed)."""
     text = json.dumps(
         to_jsonable(document), indent=2, sort_keys=True, ensure_ascii=False, default=str
     )
-    return text.encode() + b"\n"
+    return utf8_json(text) + b"\n"
 
 
 def build_manifest(

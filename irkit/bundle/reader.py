@@ -6,6 +6,7 @@ order, so verification reads each byte once and still checks BUNDLE.sha256.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -109,6 +110,21 @@ class HashingReader:
         self._raw.close()
 
 
+def open_regular(path: Path) -> BinaryIO:
+    """Open a regular file for reading; a FIFO, device or directory is refused
+    (opened non-blocking first, so a FIFO cannot hang verification)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def open_zip(reader: HashingReader, password: bytes | None) -> Any:
     """The zip reader over `reader`; raises one of ZIP_ERRORS on non-zip input."""
     zf = pyzipper.AESZipFile(reader, "r")
@@ -191,7 +207,7 @@ def read_manifest(
 ) -> dict[str, Any]:
     """manifest.json alone, for display (not a verification); raises VerificationFailed."""
     try:
-        with open(path, "rb") as raw:
+        with open_regular(path) as raw:
             zf = open_zip(HashingReader(raw), password)
             infos = zf.infolist()
             problems = structural_problems(infos, limits)

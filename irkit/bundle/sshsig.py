@@ -295,6 +295,7 @@ def generate_key(directory: Path, comment: str = "irkit") -> GeneratedKey:
         with os.fdopen(fd, "wb") as f:
             f.write(pem)
         fd = os.open(public_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.fchmod(fd, 0o644)  # meant to be shared: not narrowed by irkit's umask
         with os.fdopen(fd, "w") as f:
             f.write(signer.public_key.openssh() + "\n")
     except OSError as e:

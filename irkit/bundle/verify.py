@@ -131,7 +131,7 @@ def _read_all(
     run: _Run, password: bytes | None, limits: reader.Limits, sink: MemberSink | None
 ) -> None:
     try:
-        raw = open(run.path, "rb")  # noqa: SIM115 - closed below through the reader
+        raw = reader.open_regular(run.path)
     except OSError as e:
         run.fail(f"cannot read {run.path}: {e.strerror}")
         return
@@ -182,7 +182,8 @@ def _read_one(
 def _check_sidecar(run: _Run) -> None:
     sidecar = layout.sidecar_path(run.path)
     try:
-        text = sidecar.read_text(errors="replace")[:4096]
+        with reader.open_regular(sidecar) as f:
+            text = f.read(4096).decode(errors="replace")
     except FileNotFoundError:
         return
     except OSError as e:

@@ -135,17 +135,22 @@ class BundleWriter:
         self._note = journal.note(state_dir, self.bundle_id, self._partial) if state_dir else None
         self._raw = raw
         self._out = _HashingOutput(raw, self.path)
-        self._zip = pyzipper.AESZipFile(
-            self._out,
-            "w",
-            compression=pyzipper.ZIP_STORED,
-            allowZip64=True,
-            encryption=pyzipper.WZ_AES if password else None,
-        )
-        if password:
-            self._zip.setpassword(password)
-        self._chain = CustodyChain(self.bundle_id, actor or current_actor(), clock)
-        self._chain.append("opened", f"bundle opened for case {case.case_id}")
+        try:
+            self._zip = pyzipper.AESZipFile(
+                self._out,
+                "w",
+                compression=pyzipper.ZIP_STORED,
+                allowZip64=True,
+                encryption=pyzipper.WZ_AES if password else None,
+            )
+            if password:
+                self._zip.setpassword(password)
+            self._chain = CustodyChain(self.bundle_id, actor or current_actor(), clock)
+            self._chain.append("opened", f"bundle opened for case {case.case_id}")
+        except BaseException:
+            raw.close()
+            self._partial.unlink(missing_ok=True)
+            raise
 
     # -- destination ---------------------------------------------------------
 

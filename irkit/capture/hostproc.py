@@ -19,6 +19,7 @@ from pathlib import Path
 
 from irkit.capture.model import Method
 from irkit.capture.source import StderrLog
+from irkit.config import child_environment
 from irkit.errors import ToolMissing
 
 STOP_TIMEOUT = 10
@@ -42,6 +43,7 @@ class HostSource:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
+                env=child_environment(),
             )
         except FileNotFoundError as e:
             raise ToolMissing("nsenter", "util-linux") from e

@@ -111,7 +111,9 @@ def tcpdump_args(options: CaptureOptions) -> list[str]:
     if options.limits.max_packets is not None:
         args += ["-c", str(options.limits.max_packets)]
     if options.bpf_filter:
-        args.append(options.bpf_filter)
+        # "--" ends tcpdump's options: a filter such as "-w/etc/x" is an expression
+        # (refused by tcpdump's parser), never an option that writes a host file.
+        args += ["--", options.bpf_filter]
     return args
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from irkit.bundle.extract import extract_bundle
 from irkit.bundle.files import add_paths
@@ -16,7 +17,7 @@ from irkit.bundle.layout import partial_path, sidecar_path
 from irkit.bundle.reader import read_manifest
 from irkit.bundle.sshsig import generate_key, load_trusted_keys
 from irkit.bundle.verify import BundleRejected, TrustPolicy, VerifyReport, verify_bundle
-from irkit.cli.output import Output, pass_output
+from irkit.cli.output import Output, one_line, pass_output, untrusted
 from irkit.cli.sealing import SealingOptions, open_writer, resolve_password, sealing_options
 from irkit.engine.host import real_host
 from irkit.errors import ExitCode, UsageError, VerificationFailed
@@ -133,11 +134,11 @@ def _say_report(out: Output, report: VerifyReport) -> None:
     if report.bundle_sha256:
         out.say(f"bundle sha256: {report.bundle_sha256}")
     if report.complete is False:
-        out.warn(f"the bundle is authentic but INCOMPLETE: {report.incomplete_reason}")
+        out.warn(f"the bundle is authentic but INCOMPLETE: {untrusted(report.incomplete_reason)}")
     for failure in report.failures:
-        out.console.print(f"[bold red]FAIL[/] {failure}", highlight=False)
+        out.console.print(f"[bold red]FAIL[/] {untrusted(failure)}", highlight=False)
     if report.ok:
-        out.say(f"[green]verified[/]: {report.path}")
+        out.say(f"[green]verified[/]: {untrusted(report.path)}")
 
 
 @bundle.command()
@@ -198,15 +199,9 @@ def show(out: Output, bundle_path: Path, password_file: Path | None) -> int:
     if out.json_mode:
         out.data(manifest)
         return ExitCode.OK
-    case = manifest.get("case") or {}
-    signer = manifest.get("signer") or {}
-    out.say(f"[bold]{bundle_path}[/] (not verified here: run 'irkit bundle verify')")
-    out.say(f"case {case.get('id')}  examiner {case.get('examiner')}  {case.get('description')}")
-    out.say(f"from {manifest.get('started')} to {manifest.get('ended')}")
-    out.say(f"complete: {manifest.get('complete')}  {manifest.get('incomplete_reason') or ''}")
-    out.say(f"signer: {signer.get('fingerprint') or 'unsigned'}")
-    for target in manifest.get("targets") or []:
-        out.say(f"target: {target.get('name')} {target.get('container_id')} {target.get('image')}")
+    out.say(f"[bold]{untrusted(bundle_path)}[/] (not verified here: run 'irkit bundle verify')")
+    for line in _show_lines(manifest):
+        out.say(line, markup=False)
     out.console.print(
         _table("steps", ("name", "status", "started", "ended", "error"), manifest.get("steps"))
     )
@@ -216,13 +211,35 @@ def show(out: Output, bundle_path: Path, password_file: Path | None) -> int:
     return ExitCode.OK
 
 
+def _show_lines(manifest: dict[str, Any]) -> list[str]:
+    """The header of `bundle show`; every value comes from an unverified bundle."""
+    case = _mapping(manifest.get("case"))
+    signer = _mapping(manifest.get("signer"))
+    lines = [
+        f"case {case.get('id')}  examiner {case.get('examiner')}  {case.get('description')}",
+        f"from {manifest.get('started')} to {manifest.get('ended')}",
+        f"complete: {manifest.get('complete')}  {manifest.get('incomplete_reason') or ''}",
+        f"signer: {signer.get('fingerprint') or 'unsigned'}",
+    ]
+    targets = manifest.get("targets")
+    for target in targets if isinstance(targets, list) else []:
+        t = _mapping(target)
+        lines.append(f"target: {t.get('name')} {t.get('container_id')} {t.get('image')}")
+    return [one_line(line) for line in lines]
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _table(title: str, columns: tuple[str, ...], rows: Any) -> Table:
     table = Table(title=title, show_header=True, header_style="bold")
     for column in columns:
         table.add_column(column)
     for row in rows if isinstance(rows, list) else []:
         if isinstance(row, dict):
-            table.add_row(*(str(row.get(c) if row.get(c) is not None else "") for c in columns))
+            cells = (row.get(c) for c in columns)
+            table.add_row(*(Text(one_line(str(c if c is not None else ""))) for c in cells))
     return table
 
 

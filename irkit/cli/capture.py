@@ -21,7 +21,7 @@ from irkit.capture import (
     build_capture_image,
     start_capture,
 )
-from irkit.cli.output import Output, pass_output
+from irkit.cli.output import Output, pass_output, untrusted
 from irkit.engine.host import real_host
 from irkit.errors import ExitCode
 
@@ -73,8 +73,8 @@ def _summary(out: Output, result: CaptureResult) -> None:
     via = f"sidecar ({result.image})" if result.method is Method.SIDECAR else "host tcpdump"
     c = result.counters
     out.say(
-        f"wrote {result.path}: {result.packets} packets, {result.bytes} bytes, via {via}; "
-        f"stopped: {result.stop_reason}"
+        f"wrote {untrusted(result.path)}: {result.packets} packets, {result.bytes} bytes, "
+        f"via {via}; stopped: {result.stop_reason}"
     )
     out.say(
         f"tcpdump: {c.captured} captured, {c.received_by_filter} received by filter, "
@@ -132,7 +132,7 @@ def capture(
 
     with _signals_as_interrupt():
         session = start_capture(real_host(), container, options, out_path, notice)
-        out.say(f"capturing {container} via {session.method_label}; Ctrl-C stops")
+        out.say(f"capturing {untrusted(container)} via {session.method_label}; Ctrl-C stops")
         interrupted = _watch(out, session)
         with _uninterruptible():
             result = session.stop(interrupted or "stopped")

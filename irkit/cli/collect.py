@@ -10,7 +10,7 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from irkit.cli.output import Output, pass_output, to_jsonable
+from irkit.cli.output import Output, pass_output, to_jsonable, untrusted
 from irkit.cli.sealing import SealingOptions, open_writer, sealing_options
 from irkit.collect import (
     DEFAULT_DIFF_LIMIT,
@@ -99,9 +99,10 @@ class _Display:
                 self.out.event({"event": "step", **to_jsonable(record)})
                 return
             style = _STATUS_STYLE[record.status.value]
-            reason = f": {record.error}" if record.error else ""
+            reason = f": {untrusted(record.error)}" if record.error else ""
             self.out.console.print(
-                f"[{style}]{record.status.value:>7}[/] {record.name}{reason}", highlight=False
+                f"[{style}]{record.status.value:>7}[/] {untrusted(record.name)}{reason}",
+                highlight=False,
             )
 
 
@@ -205,15 +206,22 @@ def triage_command(out: Output, container: str) -> int:
     if out.json_mode:
         out.data({"ok": True, **to_jsonable(report)})
         return ExitCode.OK
-    out.console.print(f"[bold]{report.name}[/] {report.container[:12]} ({report.status})")
+    out.console.print(
+        f"[bold]{untrusted(report.name)}[/] {report.container[:12]} ({untrusted(report.status)})"
+    )
     table = Table(show_header=True, header_style="bold")
     for column in ("severity", "check", "finding"):
         table.add_column(column)
     for f in report.findings:
-        table.add_row(f"[{_SEVERITY_STYLE[f.severity]}]{f.severity.value}[/]", f.check, f.message)
+        # Findings quote process command lines and paths the container chose.
+        table.add_row(
+            f"[{_SEVERITY_STYLE[f.severity]}]{f.severity.value}[/]",
+            untrusted(f.check),
+            untrusted(f.message),
+        )
     out.console.print(table)
     for note in report.notes:
-        out.warn(note)
+        out.warn(untrusted(note))
     return ExitCode.OK
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ import click
 
 from irkit import __version__
 from irkit.cli.commands import LazyGroup
-from irkit.cli.output import Output, State, verbose_option
+from irkit.cli.output import Output, State, one_line, verbose_option
 from irkit.errors import ExitCode, IrkitError
 
 
@@ -21,7 +22,21 @@ def cli() -> None:
     """irkit: contain a compromised container, capture its evidence, seal and verify it."""
 
 
+# Evidence, state and audit files are for root's eyes: nothing irkit creates
+# is group- or world-readable unless it says so (an extracted bundle's folder).
+UMASK = 0o077
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command with irkit's umask (restored after, for in-process callers)."""
+    previous = os.umask(UMASK)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     state = State()
     try:
         result = cli.main(
@@ -60,10 +75,10 @@ def _report(
     out = state.output or Output(json_mode=state.json_mode, verbose=state.verbose)
     if state.verbose and error is not None:
         traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
-    line = f"irkit: error: {message}"
+    line = f"irkit: error: {one_line(message)}"
     out.console.print(line, style="bold red", markup=False, highlight=False)
     if hint:
-        out.console.print(f"  hint: {hint}", markup=False, highlight=False)
+        out.console.print(f"  hint: {one_line(hint)}", markup=False, highlight=False)
     if state.json_mode:
         _json_error(state, message, hint, code)
     return code

@@ -11,16 +11,32 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from irkit.jsonable import to_jsonable as to_jsonable  # re-exported for the CLI modules
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters (newlines, escape sequences) shown escaped:
+    a hostile name can neither split an error line nor drive the terminal."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
+def untrusted(text: object) -> str:
+    """A value from evidence or a bundle, made safe to print with rich markup on."""
+    return escape(one_line(str(text)))
 
 
 def colour_allowed(stream: Any) -> bool:

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from irkit import config
-from irkit.cli.output import Output, pass_output
+from irkit.cli.output import Output, one_line, pass_output, untrusted
 from irkit.cli.sealing import SealingOptions, sealing_options, writer_arguments
 from irkit.engine.host import Host, real_host
 from irkit.errors import ExitCode, IrkitError, UsageError
@@ -78,8 +78,9 @@ class StepView:
                     self._line(event["index"], row)
         elif kind == "run_start":
             self.out.console.print(
-                f"[bold]{event['playbook']['name']}[/bold] against [bold]{event['target']}[/]"
-                f" (case {event['case']}){' [dim]dry run[/dim]' if event['dry_run'] else ''}"
+                f"[bold]{untrusted(event['playbook']['name'])}[/bold] against "
+                f"[bold]{untrusted(event['target'])}[/] (case {untrusted(event['case'])})"
+                f"{' [dim]dry run[/dim]' if event['dry_run'] else ''}"
             )
         if self.live is not None:
             self.live.update(self._table())
@@ -87,7 +88,7 @@ class StepView:
     def _line(self, index: int, row: dict[str, Any]) -> None:
         line = Text("  ")
         line.append(f"{row['status']:<8}", style=_STYLE.get(row["status"], ""))
-        line.append(f" {index:>2} {row['name']} ({row['action']})  {row['time']}")
+        line.append(one_line(f" {index:>2} {row['name']} ({row['action']})  {row['time']}"))
         self.out.console.print(line, highlight=False)
 
     def _table(self) -> Table:
@@ -96,7 +97,9 @@ class StepView:
             table.add_column(column)
         for index, row in sorted(self.rows.items()):
             status = Text(row["status"], style=_STYLE.get(row["status"], ""))
-            table.add_row(str(index), row["name"], row["action"], status, row["time"])
+            cells = (Text(one_line(str(row[key]))) for key in ("name", "action", "time"))
+            name, action, time = cells
+            table.add_row(str(index), name, action, status, time)
         return table
 
     def show_plan(self) -> None:
@@ -309,7 +312,7 @@ def validate_command(out: Output, files: tuple[str, ...]) -> int:
         if r["ok"]:
             out.say(f"{r['file']}: ok ({r['name']})", highlight=False)
         for problem in r["problems"]:
-            out.console.print(problem, markup=False, highlight=False)
+            out.console.print(one_line(problem), markup=False, highlight=False)
     return ExitCode.OK if valid else ExitCode.USAGE
 
 

@@ -33,12 +33,20 @@ def bundle_path(container_path: str, taken: set[str]) -> str:
 
 
 def _copy_file(
-    ctx: CollectContext, target: Target, sink: ArtifactSink, entry: dict[str, Any], dest: str
+    ctx: CollectContext,
+    target: Target,
+    sink: ArtifactSink,
+    entry: dict[str, Any],
+    dest: str,
+    budget: int,
 ) -> int:
     with engine_errors(f"copy {entry['path']}"):
         chunks, _stat = ctx.host.docker.api.get_archive(target.id, entry["path"])
         record = sink.add_stream(
-            target.path("diff", "files", dest), file_chunks(chunks), step=ctx.step, source=SOURCE
+            target.path("diff", "files", dest),
+            file_chunks(chunks, budget),
+            step=ctx.step,
+            source=SOURCE,
         )
     entry.update(content=record.path, sha256=record.sha256)
     return record.size
@@ -63,7 +71,8 @@ def _fill(
                 entry["note"] = f"not copied: over the {ctx.options.diff_limit}-byte diff limit"
                 counts["over_limit"] += 1
                 continue
-            budget -= _copy_file(ctx, target, sink, entry, bundle_path(entry["path"], taken))
+            dest = bundle_path(entry["path"], taken)
+            budget -= _copy_file(ctx, target, sink, entry, dest, budget)
             counts["copied"] += 1
         except IrkitError as e:
             entry["note"] = f"not copied: {e.message}"

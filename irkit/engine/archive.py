@@ -70,12 +70,18 @@ class _ChunkReader(io.RawIOBase):
         return size
 
 
-def file_chunks(tar_chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """The content of the first regular file in a streamed tar, chunk by chunk."""
+def file_chunks(tar_chunks: Iterable[bytes], max_size: int | None = None) -> Iterator[bytes]:
+    """The content of the first regular file in a streamed tar, chunk by chunk.
+
+    `max_size` bounds what is read: the container may have grown the file
+    since it was measured, and the tar header says how big it is now.
+    """
     with tarfile.open(fileobj=io.BufferedReader(_ChunkReader(tar_chunks), CHUNK), mode="r|") as tar:
         for member in tar:
             if not member.isfile():
                 continue
+            if max_size is not None and member.size > max_size:
+                raise EngineError(f"the file is now {member.size} bytes, over {max_size}")
             handle = tar.extractfile(member)
             if handle is None:
                 break

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from irkit.config import child_environment
 from irkit.errors import EnvironmentProblem, ToolMissing
 
 
@@ -64,7 +65,12 @@ class SubprocessRunner:
         args = tuple(argv)
         try:
             proc = subprocess.run(
-                args, input=input, capture_output=True, timeout=timeout, check=False
+                args,
+                input=input,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+                env=child_environment(),
             )
         except FileNotFoundError as e:
             raise ToolMissing(args[0]) from e

@@ -6,6 +6,7 @@ wraps a block in `engine_errors()`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,9 +19,13 @@ from docker.utils.socket import SocketError
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import RequestException
 
-from irkit.errors import ContainerNotFound, EngineError, EngineUnavailable
+from irkit.errors import ContainerNotFound, EngineError, EngineUnavailable, UsageError
 
 DEFAULT_TIMEOUT = 120
+# What the engine accepts as a container name (or an id, or its prefix). Anything
+# else is refused before it reaches the API's URL path: "x/../../images/foo" would
+# otherwise be resolved by the HTTP client into another endpoint.
+_CONTAINER_REF = re.compile(r"/?[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
 
 
 def connect(timeout: int = DEFAULT_TIMEOUT) -> docker.DockerClient:
@@ -64,6 +69,11 @@ def engine_answers(client: docker.DockerClient, timeout: float = 5) -> str | Non
 
 def get_container(client: docker.DockerClient, ref: str) -> Container:
     """Look a container up by name or id; unknown gives `ContainerNotFound`."""
+    if not _CONTAINER_REF.fullmatch(ref):
+        raise UsageError(
+            f"invalid container name or id: {ref[:80]!r}",
+            hint="a name is letters, digits, '_', '.' or '-'; or give the container id",
+        )
     try:
         return client.containers.get(ref)
     except docker.errors.NotFound as e:

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from irkit.bundle.reader import open_regular
 from irkit.errors import UsageError
 from irkit.playbook import schema, template, yamlsafe
 from irkit.playbook.inputs import BUILTIN_INPUTS, InputSpec, parse_default
@@ -210,9 +211,10 @@ def load(ref: str | Path) -> Playbook:
     path = Path(ref)
     if path.suffix in SUFFIXES or path.exists():
         try:
-            if path.stat().st_size > yamlsafe.MAX_BYTES:
+            with open_regular(path) as f:  # a FIFO or /dev/zero can neither hang nor flood
+                data = f.read(yamlsafe.MAX_BYTES + 1)
+            if len(data) > yamlsafe.MAX_BYTES:
                 raise PlaybookError([f"{path.name}:0: file larger than {yamlsafe.MAX_BYTES} bytes"])
-            data = path.read_bytes()
         except OSError as e:
             raise UsageError(f"cannot read playbook {path}: {e.strerror}") from e
         return parse(data, path.name)

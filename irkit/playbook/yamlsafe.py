@@ -9,6 +9,7 @@ is composed and converted by hand, recording the line of every value.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from yaml.constructor import SafeConstructor
 MAX_BYTES = 256 * 1024
 MAX_DEPTH = 16
 MAX_EVENTS = 20_000
+MAX_INT_BITS = 64  # a 0xfff... of 5,000 digits parses, then breaks every str() of it
 
 Path = tuple[str | int, ...]
 # libyaml's parser when present (3-4 times faster); it reports the same marks.
@@ -77,6 +79,8 @@ def _check_events(text: str) -> None:
                 depth -= 1
     except yaml.MarkedYAMLError as e:
         raise YamlProblem(_line(e.problem_mark), f"invalid YAML: {e.problem}") from e
+    except yaml.YAMLError as e:  # the reader's refusals (control characters) carry no mark
+        raise YamlProblem(0, f"invalid YAML: {e}") from e
 
 
 class _Converter:
@@ -109,9 +113,20 @@ class _Converter:
         if not isinstance(node, yaml.ScalarNode):
             raise YamlProblem(_line(node.start_mark), "keys must be plain strings")
         try:
-            return self._scalars.construct_object(node, deep=True)
+            value = self._scalars.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as e:
             raise YamlProblem(_line(node.start_mark), f"invalid value: {e.problem}") from e
+        except Exception as e:  # PyYAML's scalar constructors fail in many ways on crafted
+            # input: 5000-digit integers, 2001-13-45 dates, an empty !!timestamp ...
+            raise YamlProblem(_line(node.start_mark), f"invalid value: {e}") from e
+        # Playbooks are JSON data: a date-like value is its text; binary has no place.
+        if isinstance(value, (datetime.date, datetime.datetime)):
+            return str(node.value)
+        if isinstance(value, bytes):
+            raise YamlProblem(_line(node.start_mark), "binary values are not allowed")
+        if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+            raise YamlProblem(_line(node.start_mark), "integer too large")
+        return value
 
 
 def load(text: str | bytes) -> LoadedYaml:
