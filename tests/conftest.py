@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import hypothesis
 import pytest
 
 from tests.support import cleanup, images
@@ -22,6 +23,12 @@ from tests.support.faults import irkit_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# CI replays the same examples every run (a red CI must be reproducible);
+# developers' runs keep exploring new ones.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+if IN_CI:
+    hypothesis.settings.load_profile("ci")
 
 
 def unique(prefix: str = "irkit-test") -> str:

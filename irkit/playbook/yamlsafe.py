@@ -138,6 +138,10 @@ def load(text: str | bytes) -> LoadedYaml:
             text = text.decode("utf-8")
         except UnicodeDecodeError as e:
             raise YamlProblem(0, "file is not UTF-8 text") from e
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:  # lone surrogates: no file decodes to them
+        raise YamlProblem(0, "text is not valid Unicode") from e
     _check_events(text)
     try:
         node = yaml.compose(text, Loader=_LOADER)
