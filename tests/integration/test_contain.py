@@ -10,6 +10,7 @@ import json
 import shlex
 import socket
 import subprocess
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -302,3 +303,36 @@ def test_half_done_isolation_shows_in_status_and_release_finishes_it(
     assert json.loads(path.read_text())["isolations"] == {}
     audit = [json.loads(line) for line in (state_dir / "audit.jsonl").read_text().splitlines()]
     assert [a["action"] for a in audit] == ["isolate", "release"]
+
+
+def test_an_open_connection_dies_at_isolation(
+    make_network: Callable[..., Any],
+    make_container: Callable[..., Any],
+    irkit_cli: Callable[..., Any],
+    iptables_guard: str,
+) -> None:
+    """A channel opened before isolation (an attacker's session) stops carrying data."""
+    net = make_network().name
+    peer = make_container(["sh", "-c", "sleep 1000 | nc -l -p 5555 > /tmp/got"], network=net)
+    peer_ip = ip_of(peer, net)
+    victim = make_container(
+        ["sh", "-c", f"while true; do echo tick; sleep 0.2; done | nc {peer_ip} 5555"],
+        network=net,
+    )
+
+    def received() -> int:
+        return int(peer.exec_run(["wc", "-c", "/tmp/got"]).output.split()[0])
+
+    deadline = time.monotonic() + 10
+    while received() == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    before = received()
+    time.sleep(0.6)
+    assert received() > before, "the channel did not carry data before isolation"
+    result = irkit_cli("isolate", victim.name, "--case", iptables_guard, "--json")
+    assert result.returncode == 0, result.stderr
+    time.sleep(0.5)
+    frozen = received()
+    time.sleep(1.5)
+    assert received() == frozen, "the open connection still carried data after isolation"
+    assert irkit_cli("release", victim.name).returncode == 0
