@@ -14,6 +14,7 @@ import argparse
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import docker
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from irkit.capture import CaptureOptions, CaptureResult, Method, start_capture
 from irkit.capture.model import parse_counters, tcpdump_args
@@ -71,8 +74,7 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=512)
     args = parser.parse_args()
     client = docker.from_env(timeout=300)
-    workimages = Path(tempfile.mkdtemp(prefix="irkit-bench-images-"))
-    victim = images.ensure_victim_image(client, workimages)
+    victim = images.ensure_victim_image(client)
     capture_image = images.ensure_capture_image(client)
     network = client.networks.create(f"irkit-bench-{LABEL['irkit.bench']}", labels=LABEL)
     try:

@@ -152,7 +152,7 @@ def main() -> None:
     args = parser.parse_args()
     client = docker.from_env(timeout=600)
     with tempfile.TemporaryDirectory(prefix="irkit-bench-") as tmp:
-        image = ensure_victim_image(client, Path(tmp) / "images")
+        image = ensure_victim_image(client)
         bench_host_view(client, image, Path(tmp))
         bench_export(client, image, args.gib, Path(tmp))
 

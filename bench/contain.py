@@ -67,7 +67,7 @@ def main() -> int:
     options = parser.parse_args()
 
     client = docker.from_env()
-    image = ensure_victim_image(client, Path(tempfile.mkdtemp()))
+    image = ensure_victim_image(client)
     run_id = uuid.uuid4().hex[:8]
     labels = {**LABEL, "irkit.test.run": f"bench-{run_id}"}
     state = tempfile.mkdtemp(prefix="irkit-bench-")

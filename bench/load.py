@@ -41,7 +41,7 @@ def main() -> int:
     labels = {**LABEL, "irkit.bench.run": run_label}
     case = f"bench{run_label}"
     with tempfile.TemporaryDirectory() as tmp:
-        image = ensure_victim_image(client, Path(tmp))
+        image = ensure_victim_image(client)
         env = {**os.environ, "IRKIT_STATE_DIR": f"{tmp}/state", "NO_COLOR": "1"}
 
         def run(*argv: str) -> subprocess.CompletedProcess[str]:
