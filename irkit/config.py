@@ -38,3 +38,8 @@ def bundle_password() -> bytes | None:
     """IRKIT_BUNDLE_PASSWORD, never a command-line argument."""
     value = os.environ.get("IRKIT_BUNDLE_PASSWORD")
     return value.encode() if value else None
+
+
+def pull_allowed() -> bool:
+    """IRKIT_NO_PULL=1 forbids pulling a capture image (air-gapped sites, tests)."""
+    return os.environ.get("IRKIT_NO_PULL", "").lower() not in ("1", "true", "yes")

@@ -24,6 +24,10 @@ from tests.support.faults import irkit_env
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# No registry is reachable here, and tests send no packet beyond their own
+# containers: irkit must never try to pull a capture image during the suite.
+os.environ["IRKIT_NO_PULL"] = "1"
+
 # CI replays the same examples every run (a red CI must be reproducible);
 # developers' runs keep exploring new ones.
 hypothesis.settings.register_profile("ci", derandomize=True, database=None, deadline=None)

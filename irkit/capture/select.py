@@ -44,7 +44,7 @@ def choose(
     for name in candidates:
         if has_image(client, name):
             return Plan(Method.SIDECAR, name)
-    if options.allow_pull and _pull(client, wanted, notice):
+    if options.allow_pull and config.pull_allowed() and _pull(client, wanted, notice):
         return Plan(Method.SIDECAR, wanted)
     if options.method is Method.SIDECAR:
         raise _no_method(f"capture image {wanted} is not present locally", options)
@@ -65,7 +65,11 @@ def _pull(client: docker.DockerClient, image: str, notice: Notice) -> bool:
 
 
 def _no_method(reason: str, options: CaptureOptions) -> EnvironmentProblem:
-    pull = "allow a pull (without --no-pull)" if not options.allow_pull else "pull an image"
+    pull = (
+        "pull an image"
+        if options.allow_pull and config.pull_allowed()
+        else "allow a pull (without --no-pull or IRKIT_NO_PULL)"
+    )
     return EnvironmentProblem(
         f"no capture method available: {reason}",
         hint=(
