@@ -194,7 +194,10 @@ def test_no_pull_falls_back_to_host_and_says_so() -> None:
     assert "host" in notices[0]
 
 
-def test_a_pull_is_announced_and_a_failed_one_falls_back() -> None:
+def test_a_pull_is_announced_and_a_failed_one_falls_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("IRKIT_NO_PULL")  # the fake engine pulls nothing for real
     client = FakeClient()
     chosen, notices = plan(client, HOST_TOOLS, image="remote/img:1")
     assert client.images.pulled == ["remote/img:1"]
@@ -337,3 +340,11 @@ def test_add_to_bundle_refuses_a_pcap_changed_after_capture(tmp_path) -> None:
     assert step.status is StepStatus.FAILED
     assert "changed since it was captured" in (step.error or "")
     assert sink.steps == [step]
+
+
+def test_irkit_no_pull_forbids_a_pull_like_the_flag() -> None:
+    client = FakeClient()
+    chosen, notices = plan(client, HOST_TOOLS, image="remote/img:1")
+    assert client.images.pulled == []
+    assert chosen.method is Method.HOST
+    assert not any("pulling" in n for n in notices)
