@@ -33,7 +33,7 @@ from irkit.errors import EnvironmentProblem, IrkitError
 from irkit.playbook import Runner, load, resolve
 from irkit.playbook.builtin import default_registry
 from irkit.playbook.evidence import BundleSettings, writer_opener
-from irkit.playbook.runner import RunResult
+from irkit.playbook.planning import RunResult
 
 DEMO_LABEL = "irkit.demo"
 RUN_LABEL = "irkit.demo.run"

@@ -30,7 +30,8 @@ from irkit.playbook import (
     resolve,
 )
 from irkit.playbook.model import shipped_names
-from irkit.playbook.runner import RunResult, release_command, verify_command
+from irkit.playbook.planning import RunResult
+from irkit.playbook.runner import release_command, verify_command
 
 if TYPE_CHECKING:
     from irkit.playbook.evidence import BundleSettings

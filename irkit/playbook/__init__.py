@@ -10,7 +10,8 @@ from __future__ import annotations
 from irkit.playbook.actions import ActionContext, ActionSpec, EvidenceBundle, Registry, SealedBundle
 from irkit.playbook.inputs import InputSpec, parse_assignments, resolve
 from irkit.playbook.model import Playbook, PlaybookError, StepSpec, load, parse, shipped_names
-from irkit.playbook.runner import RunInfo, Runner, RunResult, StepOutcome, plan
+from irkit.playbook.planning import RunInfo, RunResult, StepOutcome, plan
+from irkit.playbook.runner import Runner
 
 __all__ = [
     "ActionContext",

@@ -14,7 +14,7 @@ from irkit.bundle.writer import BundleWriter
 from irkit.collect.runner import resolve_targets, target_info
 from irkit.engine.host import Host
 from irkit.playbook.actions import EvidenceBundle, SealedBundle
-from irkit.playbook.runner import BundleOpener, RunInfo
+from irkit.playbook.planning import BundleOpener, RunInfo
 
 
 class WriterBundle:

@@ -15,7 +15,6 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,85 +23,26 @@ from irkit.bundle.model import StepRecord, StepStatus
 from irkit.engine.clock import Clock, rfc3339
 from irkit.errors import ExitCode, IrkitError
 from irkit.jsonable import to_jsonable
-from irkit.playbook import schema, template
 from irkit.playbook.actions import (
     ActionContext,
-    EvidenceBundle,
     GuardedSink,
     Registry,
     SealedBundle,
 )
-from irkit.playbook.model import Playbook, PlaybookError, StepSpec
+from irkit.playbook.model import Playbook, StepSpec
+from irkit.playbook.planning import (
+    BundleOpener,
+    PlannedStep,
+    RunInfo,
+    RunResult,
+    StepOutcome,
+    plan,
+)
 from irkit.steps import StepSkipped
 
 EVENTS_PATH = "run/events.jsonl"
 PLAYBOOK_PATH = "run/playbook.yml"
 POLL_SECONDS = 0.05
-
-
-@dataclass(frozen=True)
-class PlannedStep:
-    spec: StepSpec
-    params: dict[str, Any]
-    will_run: bool
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What a bundle opener needs to know about the run."""
-
-    run_id: str
-    playbook: Playbook
-    target: str
-    case: str
-
-
-BundleOpener = Callable[[RunInfo], EvidenceBundle]
-
-
-@dataclass(frozen=True)
-class StepOutcome:
-    index: int
-    name: str
-    action: str
-    status: StepStatus
-    duration_s: float
-    error: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    run_id: str
-    status: str
-    """complete, partial (some step failed), aborted, interrupted or planned."""
-    exit_code: int
-    steps: tuple[StepOutcome, ...]
-    bundle: SealedBundle | None
-    containment: tuple[dict[str, Any], ...]
-
-
-def plan(playbook: Playbook, inputs: dict[str, Any]) -> list[PlannedStep]:
-    """Resolve conditions and parameters; a bad substituted value is exit 2 here."""
-    planned, problems = [], []
-    for spec in playbook.steps:
-        if spec.when is not None and not spec.when.holds(inputs):
-            planned.append(PlannedStep(spec, spec.params, False, f"when: {spec.when.text}"))
-            continue
-        params = {
-            k: v for k, v in template.substitute(spec.params, inputs).items() if v is not None
-        }
-        for problem in schema.validate_params(spec.action, params):
-            field_ = ".".join(str(p) for p in problem.path)
-            where = f" ({field_})" if field_ else ""
-            problems.append(
-                f"{playbook.source}:{spec.line}: {spec.label}: {problem.message}{where}"
-            )
-        planned.append(PlannedStep(spec, params, True))
-    if problems:
-        raise PlaybookError(problems)
-    return planned
 
 
 class Runner:
