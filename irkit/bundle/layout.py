@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from irkit.bundle.model import ARTIFACTS_DIR
+from irkit.engine.files import sha256_file_path
 from irkit.errors import UsageError
 
 FORMAT_NAME = "irkit-bundle"
@@ -75,7 +76,7 @@ def parse_sums(data: bytes) -> tuple[dict[str, str], list[str]]:
 
 def sidecar_path(bundle: Path) -> Path:
     """BUNDLE.sha256 beside the bundle, for transfer logs."""
-    return bundle.with_name(bundle.name + ".sha256")
+    return sha256_file_path(bundle)
 
 
 def partial_path(bundle: Path) -> Path:

@@ -30,6 +30,7 @@ from irkit.bundle.manifest import CaseInfo, build_manifest, to_json_bytes
 from irkit.bundle.model import ArtifactRecord, StepRecord, TargetInfo
 from irkit.bundle.sshsig import Signer
 from irkit.engine.clock import Clock
+from irkit.engine.files import fsync_dir, write_sha256_file
 from irkit.errors import EnvironmentProblem, SinkBroken, UsageError
 
 FILE_BUFFER = 1024 * 1024
@@ -332,24 +333,17 @@ class BundleWriter:
                 os.rename(self._partial, self.path)
             else:
                 os.unlink(self._partial)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         journal.forget(self._note)
 
     def _write_sidecar(self, digest: str) -> None:
-        sidecar = layout.sidecar_path(self.path)
-        tmp = layout.partial_path(sidecar)
         try:
-            with open(tmp, "w") as f:
-                f.write(f"{digest}  {self.path.name}\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, sidecar)
-            _fsync_dir(self.path.parent)
+            write_sha256_file(self.path, digest)
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             raise BundleWriteError(
-                f"bundle {self.path} is sealed, but {sidecar} could not be written: {e.strerror}",
-                hint=f"sha256sum {self.path} > {sidecar}",
+                f"bundle {self.path} is sealed, but {layout.sidecar_path(self.path)} could not "
+                f"be written: {e.strerror}",
+                hint=f"sha256sum {self.path} > {layout.sidecar_path(self.path)}",
             ) from e
 
     def _abort(self) -> None:
@@ -382,11 +376,3 @@ class BundleWriter:
             return
         with contextlib.suppress(Exception):  # the original error is the one to report
             self.seal(complete=False, reason=_describe(exc))
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

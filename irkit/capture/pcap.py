@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from irkit.engine.files import write_sha256_file
 from irkit.errors import IrkitError
 
 GLOBAL_HEADER = 24
@@ -132,13 +133,6 @@ class PcapSpooler:
         """Drop the partial file (the capture never started)."""
         self._file.close()
         self.partial.unlink(missing_ok=True)
-
-
-def write_sha256_file(path: Path, digest: str) -> Path:
-    """`FILE.sha256` in sha256sum's format, so `sha256sum -c` checks it."""
-    sums = path.with_name(path.name + ".sha256")
-    sums.write_text(f"{digest}  {path.name}\n")
-    return sums
 
 
 def read_chunks(path: Path, size: int = _CHUNK) -> Iterator[bytes]:

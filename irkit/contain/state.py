@@ -19,6 +19,7 @@ from typing import Any
 
 from irkit.contain.rules import Rule, rule_from_dict, rule_to_dict
 from irkit.contain.spec import BlockSpec, Mode, block_spec
+from irkit.engine.files import write_atomic
 from irkit.errors import EnvironmentProblem
 
 STATE_FILE = "state.json"
@@ -189,21 +190,8 @@ class StateStore:
 
     def save(self, state: State) -> None:
         """Atomically replace the state file (write, fsync, rename, fsync the directory)."""
-        path = self.directory / STATE_FILE
-        tmp = path.with_name(f"{STATE_FILE}.{os.getpid()}.partial")
         data = json.dumps(state.to_dict(), sort_keys=True).encode()  # C encoder: no indent
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(self.directory / STATE_FILE, data)
 
     def audit(self, records: Sequence[Mapping[str, Any]]) -> None:
         """Append JSON lines to the audit log in one write."""
