@@ -9,7 +9,6 @@ import struct
 import tarfile
 import threading
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from irkit.bundle.model import ArtifactRecord, StepRecord, StepStatus
+from irkit.bundle.model import StepStatus
 from irkit.capture import CaptureLimits, CaptureOptions, Method, add_to_bundle
 from irkit.capture.image import image_tar, library_paths
 from irkit.capture.model import is_filter_error, parse_counters, tcpdump_args, tcpdump_error
@@ -28,6 +27,7 @@ from irkit.capture.session import CaptureSession
 from irkit.engine.clock import SystemClock
 from irkit.engine.owner import owner_alive, owner_tag
 from irkit.errors import EnvironmentProblem, ExitCode
+from tests.support.memory_bundle import MemoryBundle
 
 HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 276)
 
@@ -297,28 +297,11 @@ def test_session_seconds_limit(tmp_path) -> None:
     assert result.started <= result.ended
 
 
-class MemorySink:
-    def __init__(self) -> None:
-        self.members: dict[str, bytes] = {}
-        self.steps: list[StepRecord] = []
-
-    def add_stream(
-        self, path: str, chunks: Iterable[bytes], *, step: str, source: str
-    ) -> ArtifactRecord:
-        data = b"".join(chunks)
-        self.members[path] = data
-        digest = hashlib.sha256(data).hexdigest()
-        return ArtifactRecord(path, len(data), digest, step, source, datetime.now(timezone.utc))
-
-    def record_step(self, step: StepRecord) -> None:
-        self.steps.append(step)
-
-
 def test_add_to_bundle_streams_and_records_the_manifest_detail(tmp_path) -> None:
     capture, source = session(tmp_path, CaptureLimits())
     source.chunks.put(stream(3))
     result = capture.stop()
-    sink = MemorySink()
+    sink = MemoryBundle()
     returned = add_to_bundle(result, sink, "pcap/victim.pcap")  # type: ignore[arg-type]
     assert sink.members["pcap/victim.pcap"] == result.path.read_bytes()
     (step,) = sink.steps
@@ -335,7 +318,7 @@ def test_add_to_bundle_refuses_a_pcap_changed_after_capture(tmp_path) -> None:
     result = capture.stop()
     with open(result.path, "ab") as handle:
         handle.write(b"x")
-    sink = MemorySink()
+    sink = MemoryBundle()
     step = add_to_bundle(result, sink, "pcap/victim.pcap")  # type: ignore[arg-type]
     assert step.status is StepStatus.FAILED
     assert "changed since it was captured" in (step.error or "")
