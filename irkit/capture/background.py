@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,21 +48,35 @@ def spool_dir(host: Host) -> Path:
 class BackgroundCaptures:
     """Captures of several containers started together and finished together."""
 
-    def __init__(self, host: Host, options: CaptureOptions, sink: ArtifactSink) -> None:
+    def __init__(
+        self,
+        host: Host,
+        options: CaptureOptions,
+        sink: ArtifactSink,
+        notice: Callable[[str], None] = lambda message: None,
+    ) -> None:
         self._host = host
         self._options = options
         self._sink = sink
-        self._spool = spool_dir(host)
+        self._notice = notice
+        self._spool: Path | None = None  # made only when there is something to capture
         self._running: list[tuple[PcapTarget, CaptureSession]] = []
         self.steps: list[StepRecord] = []
 
     def start(self, targets: Sequence[PcapTarget]) -> None:
         """Start one capture per target; a target that cannot be captured is a failed step."""
+        if not targets:
+            return
+        spool = self._spool = self._spool or spool_dir(self._host)
         for index, target in enumerate(targets):
             started = self._host.clock.now()
             try:
                 session = start_capture(
-                    self._host, target.ref, self._options, self._spool / f"{index}.pcap"
+                    self._host,
+                    target.ref,
+                    self._options,
+                    spool / f"{index}.pcap",
+                    self._notice,
                 )
             except IrkitError as e:
                 self._record(
@@ -90,7 +104,8 @@ class BackgroundCaptures:
             self.steps.append(
                 add_to_bundle(result, self._sink, target.bundle_path, step=self._step(target))
             )
-        shutil.rmtree(self._spool, ignore_errors=True)
+        if self._spool is not None:
+            shutil.rmtree(self._spool, ignore_errors=True)
         return self.steps
 
     def _record(self, record: StepRecord) -> None:
@@ -109,10 +124,11 @@ def captures_around(
     sink: ArtifactSink,
     targets: Sequence[PcapTarget],
     min_seconds: float = 0,
+    notice: Callable[[str], None] = lambda message: None,
 ) -> Iterator[BackgroundCaptures]:
     """Capture `targets` for the duration of the block (and at least `min_seconds`),
-    stopped at once on error."""
-    captures = BackgroundCaptures(host, options, sink)
+    stopped at once on error. `notice` hears what the user must be told (a pull)."""
+    captures = BackgroundCaptures(host, options, sink, notice)
     captures.start(targets)
     try:
         yield captures

@@ -127,17 +127,14 @@ def capture(
         allow_pull=not no_pull,
     )
 
-    def notice(message: str) -> None:
-        out.console.print(f"irkit: {message}", markup=False, highlight=False)
-
     with _signals_as_interrupt():
-        session = start_capture(real_host(), container, options, out_path, notice)
+        session = start_capture(real_host(), container, options, out_path, out.notice)
         out.say(f"capturing {untrusted(container)} via {session.method_label}; Ctrl-C stops")
         interrupted = _watch(out, session)
         with _uninterruptible():
             result = session.stop(interrupted or "stopped")
     if interrupted:
-        notice("stopped by interrupt; the pcap is complete")
+        out.notice("stopped by interrupt; the pcap is complete")
     failed = result.stop_reason.startswith("error")
     if out.json_mode:
         out.data(

@@ -172,7 +172,9 @@ def collect_command(
         open_writer(sealing, out_path, host, description=description) as writer,
         _Display(out) as display,
     ):
-        result = collect(host, containers, writer, names, options, on_event=display)
+        result = collect(
+            host, containers, writer, names, options, on_event=display, notice=out.notice
+        )
         lost = result.engine_lost and f"the Docker engine stopped answering: {result.engine_lost}"
         sealed = writer.seal(complete=not lost, reason=lost or None)
     failed = [s.name for s in result.failed()]

@@ -82,6 +82,10 @@ class Output:
     def warn(self, message: str) -> None:
         self.console.print(f"[yellow]warning:[/yellow] {message}")
 
+    def notice(self, message: str) -> None:
+        """Something the user must hear even in --json mode (a pull, a fallback): stderr."""
+        self.console.print(f"irkit: {message}", markup=False, highlight=False)
+
 
 class State:
     """Global options gathered from the group and the command."""

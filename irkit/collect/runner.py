@@ -99,11 +99,13 @@ def collect(
     artifacts: Iterable[str] | None = None,
     options: CollectOptions | None = None,
     on_event: Callable[[ProgressEvent], None] | None = None,
+    notice: Callable[[str], None] = lambda message: None,
 ) -> CollectionResult:
     """Collect `artifacts` (None: the defaults) of the containers `refs` into `sink`.
 
     Raises only for bad input (unknown artifact or container); everything
-    else is a recorded step.
+    else is a recorded step. `notice` hears what the user must be told (a
+    capture image being pulled, a capture falling back to the host).
     """
     names = list(artifacts) if artifacts is not None else None
     chosen = select(names)
@@ -121,7 +123,7 @@ def collect(
     steps: list[StepRecord] = []
     pcap_targets = _pcap_targets(ctx, sink, targets, steps) if PCAP in (names or ()) else []
     with captures_around(
-        host, ctx.options.capture, sink, pcap_targets, ctx.options.pcap_seconds
+        host, ctx.options.capture, sink, pcap_targets, ctx.options.pcap_seconds, notice
     ) as captures:
         for artifact in chosen:
             steps.extend(_run_artifact(ctx, sink, artifact, targets))

@@ -288,6 +288,7 @@ def test_several_containers_share_one_bundle_and_unknown_is_exit_2(
     make_container: Callable[..., Any],
     irkit_cli: Callable[..., Any],
     keys: tuple[Path, Path],
+    state_dir: Path,
     tmp_path: Path,
 ) -> None:
     first, second = make_container(), make_container()
@@ -300,6 +301,7 @@ def test_several_containers_share_one_bundle_and_unknown_is_exit_2(
         names = z.namelist()
     for c in (first, second):
         assert f"artifacts/containers/{c.name}/inspect/container.json" in names
+    assert not (state_dir / "spool").exists(), "no pcap asked for, yet a spool was made"
     missing = tmp_path / "none.zip"
     result = irkit_cli("collect", "irkit-test-no-such", "--out", str(missing), "--no-sign")
     assert result.returncode == 2
